@@ -1,0 +1,51 @@
+# cellserve — one target per habit. Everything installs into .venv (and .venv-bundle) here.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUNDLE_ENV := .venv-bundle
+INSTALLED := $(VENV)/.installed
+BUNDLE_INSTALLED := $(BUNDLE_ENV)/.installed
+PORT ?= 8888
+
+.PHONY: install run test test-fast lint format bench clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[examples,dev]"
+	touch $@
+
+# The environment the test cluster runs in: the same packages, but cellserve cannot be imported,
+# as on a user's Ray cluster.
+$(BUNDLE_INSTALLED): $(INSTALLED) tools/make_bundle_env.sh
+	bash tools/make_bundle_env.sh $(VENV) $(BUNDLE_ENV)
+	touch $@
+
+## make run: JupyterLab with cellserve on examples/
+run: install
+	$(VENV)/bin/jupyter lab --notebook-dir=examples --port=$(PORT) --ServerApp.open_browser=False
+
+## make test: every test, against a real Jupyter kernel and a real Ray cluster the tests start
+test: $(BUNDLE_INSTALLED)
+	$(PY) -m pytest
+
+## make test-fast: the tests that need no kernel and no cluster
+test-fast: install
+	$(PY) -m pytest -m "not kernel and not ray"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	bash tools/typecheck.sh
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) bench/bench_convert.py
+
+clean:
+	rm -rf $(VENV) $(BUNDLE_ENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from cellserve.cli import main
+
+main()
