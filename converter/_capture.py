@@ -1,0 +1,125 @@
+"""Capture the values a service needs: headlessly with nbclient, or in a live kernel."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from cellserve.exceptions import CaptureError
+
+from ._analysis import Plan
+
+_HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What the kernel reported: requirements (distribution -> version) and local modules."""
+
+    requirements: dict[str, str]
+    local_modules: dict[str, str]
+    has_expected: bool
+
+
+def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:
+    """Python source that, run as a cell in the notebook's kernel, writes the capture into ``out``."""
+    spec = {
+        "out": str(out),
+        "stages": {
+            stage.role.value: {name: d.where.cell.number for name, d in stage.captured.items()} for stage in plan.stages
+        },
+        "imports": sorted({d.module_root for d in plan.imports if d.module_root}),
+        "input_variable": plan.notebook.settings.input_variable,
+        "output_count": output_count,
+    }
+    values = (_HERE / "bundle_files" / "cellserve_values.py").read_text()
+    kernel_side = (_HERE / "_kernel_capture.py").read_text().replace("from __future__ import annotations\n", "")
+    library = values + kernel_side
+    return (
+        "def __cellserve_capture(namespace):\n"
+        "    scope = {'__name__': 'cellserve_capture'}\n"
+        f"    exec(compile({library!r}, '<cellserve capture>', 'exec'), scope)\n"
+        f"    scope['capture'](namespace, __import__('json').loads({json.dumps(spec)!r}))\n"
+        "__cellserve_capture(globals())\n"
+        "del __cellserve_capture\n"
+    )
+
+
+def capture_headless(plan: Plan, out: Path) -> Capture:
+    """Run the whole notebook with nbclient, then capture from its kernel."""
+    notebook = plan.notebook
+    node = nbformat.from_dict(json.loads(json.dumps(notebook.node)))
+    kernel = node.metadata.get("kernelspec", {}).get("name", "python3")
+    client = NotebookClient(
+        node,
+        timeout=notebook.settings.execution_timeout,
+        kernel_name=kernel,
+        resources={"metadata": {"path": str(notebook.path.parent.resolve())}},
+    )
+    output_number = plan.output_cell.cell.number
+    output_count = None
+    with tempfile.TemporaryFile("w+") as kernel_log:
+        try:
+            with client.setup_kernel(stderr=kernel_log):
+                for index, cell in enumerate(node.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    _run(client, cell, index, notebook.path)
+                    if index + 1 == output_number:
+                        output_count = cell.execution_count
+                node.cells.append(nbformat.v4.new_code_cell(capture_code(plan, out, output_count)))
+                _run(client, node.cells[-1], len(node.cells) - 1, notebook.path, where="the capture step")
+        except CaptureError as exc:
+            kernel_log.seek(0)
+            tail = [line for line in kernel_log.read().splitlines() if "without encryption" not in line][-15:]
+            if exc.dead_kernel and tail:
+                raise CaptureError(f"{exc}\nThe kernel's last words:\n" + "\n".join(tail), cell=exc.cell) from None
+            raise
+    return read_report(plan, out)
+
+
+def _run(client: NotebookClient, cell: Any, index: int, path: Path, where: str = "") -> None:
+    where = where or f"cell {index + 1}"
+    try:
+        client.execute_cell(cell, index)
+    except CellExecutionError as exc:
+        raise CaptureError(
+            f"{path}, {where}: running the notebook failed with {exc.ename}: {exc.evalue}", cell=index + 1
+        ) from None
+    except CellTimeoutError:
+        raise CaptureError(
+            f"{path}, {where}: the cell ran longer than execution_timeout "
+            f"({client.timeout} s); raise it in the cellserve settings if that is expected.",
+            cell=index + 1,
+        ) from None
+    except DeadKernelError as exc:
+        error = CaptureError(f"{path}, {where}: the kernel died while running it: {exc}", cell=index + 1)
+        error.dead_kernel = True
+        raise error from None
+
+
+def read_report(plan: Plan, out: Path) -> Capture:
+    """Check the capture report the kernel wrote; problems become a CaptureError naming the name and cell."""
+    path = plan.notebook.path
+    report = json.loads((out / "capture.json").read_text())
+    problems = [
+        f"  - {m['name']!r} has no value in the kernel"
+        + (f": run cell {m['cell']} (which defines it) first." if m["cell"] else ".")
+        for m in report["missing"]
+    ]
+    problems += [
+        f"  - {u['name']!r} (a {u['type']}) cannot be serialized: {u['reason']}. Load it in a "
+        "'cellserve:setup' cell instead."
+        for u in report["unpicklable"]
+    ]
+    problems += [f"  - {n['what']} is not JSON: {n['reason']}." for n in report.get("not_json", [])]
+    if problems:
+        raise CaptureError(f"{path}: cannot capture the service's values:\n" + "\n".join(problems))
+    return Capture(report["requirements"], report["local_modules"], report["has_expected"])

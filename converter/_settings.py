@@ -1,0 +1,115 @@
+"""Service settings, read from the notebook metadata key ``cellserve``.
+
+The same pydantic models give the JSON schema the JupyterLab panel renders.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cellserve.exceptions import SettingsError
+
+SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+JsonSchema = dict[str, Any]
+
+
+class StageSettings(BaseModel):
+    """Resources and scaling of one stage (a Ray Serve deployment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_gpus: float = Field(0, ge=0, description="GPUs per replica; fractions such as 0.5 share a GPU.")
+    gpu: Literal["required", "if-available"] = Field(
+        "required",
+        description=(
+            "'required': the stage only runs where the cluster has GPUs. "
+            "'if-available': it runs on CPU, with a warning, where the cluster has none."
+        ),
+    )
+    num_cpus: float = Field(1, ge=0, description="CPUs per replica.")
+    memory: int | None = Field(None, ge=0, description="Memory per replica in bytes (None: no reservation).")
+    min_replicas: int = Field(1, ge=0, description="Fewest replicas; autoscaling when it differs from max_replicas.")
+    max_replicas: int = Field(1, ge=1, description="Most replicas.")
+    target_ongoing_requests: float = Field(2, gt=0, description="Autoscaling target: ongoing requests per replica.")
+    max_ongoing_requests: int = Field(8, ge=1, description="Most requests a replica handles at once.")
+
+    @model_validator(mode="after")
+    def _replica_bounds(self) -> StageSettings:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) is larger than max_replicas ({self.max_replicas})")
+        return self
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.min_replicas != self.max_replicas
+
+
+class ServiceSettings(BaseModel):
+    """Everything a notebook says about the service it becomes."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str | None = Field(
+        None,
+        description="Service name, used in the route /<name>/; default: from the notebook's file name.",
+    )
+    input_variable: str = Field("payload", description="Variable the parsed JSON request body is bound to.")
+    request_schema: Literal["inferred", "off"] | JsonSchema = Field(
+        "inferred",
+        description=(
+            "'inferred': requests must match the example request's keys and JSON types; "
+            "'off': no check; or a JSON Schema object to check against."
+        ),
+    )
+    max_request_bytes: int = Field(10 * 2**20, gt=0, description="Largest accepted request body (413 above).")
+    execution_timeout: int = Field(600, gt=0, description="Seconds a cell may run during headless capture.")
+    base_image: str | None = Field(
+        None, description="Docker base image; default: the official Ray image for this Ray and Python."
+    )
+    preprocessing: StageSettings = Field(default_factory=StageSettings)
+    predict: StageSettings = Field(default_factory=StageSettings)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str | None) -> str | None:
+        if value is not None and not SERVICE_NAME.match(value):
+            raise ValueError("use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit")
+        return value
+
+    @field_validator("input_variable")
+    @classmethod
+    def _check_identifier(cls, value: str) -> str:
+        if not value.isidentifier() or keyword.iskeyword(value):
+            raise ValueError("it must be a Python identifier")
+        return value
+
+
+def service_name_from_path(stem: str) -> str:
+    """Derive a valid service name from a notebook's file name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:63].strip("-")
+    return slug or "service"
+
+
+def parse_settings(raw: object, *, source: str) -> ServiceSettings:
+    """Validate notebook metadata ``cellserve``; errors name the setting."""
+    if raw is None:
+        return ServiceSettings()
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{source}: notebook metadata 'cellserve' must be an object, got {type(raw).__name__}.")
+    try:
+        return ServiceSettings.model_validate(raw)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        raise SettingsError(f"{source}: invalid cellserve settings:\n" + "\n".join(problems)) from None
+
+
+def _describe(error: Any) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "cellserve"
+    if error["type"] == "extra_forbidden":
+        return f"  - unknown setting {key!r}: remove it or check its spelling."
+    value = error.get("input")
+    return f"  - got {value!r} for {key}: {error['msg'].removeprefix('Value error, ')}."
