@@ -1,0 +1,99 @@
+"""Shared fixtures: a real Ray cluster, run from an environment where cellserve cannot be imported."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE_ENV = ROOT / ".venv-bundle" / "bin"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Cluster:
+    """A Ray head started with ``ray start --head`` from the bundle environment."""
+
+    address: str
+    dashboard: str
+    env: dict[str, str]
+    workdir: Path
+
+    def serve(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """Run Ray's own ``serve`` command line in ``cwd``, against this cluster."""
+        return subprocess.run(
+            [str(BUNDLE_ENV / "serve"), *args],
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def python(self, code: str) -> str:
+        """Run Python code in the bundle environment (no cellserve) connected to the cluster."""
+        result = subprocess.run(
+            [str(BUNDLE_ENV / "python"), "-c", code],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One Ray head for the whole session, started and stopped by the tests."""
+    if not (BUNDLE_ENV / "ray").exists():
+        pytest.fail("The bundle environment is missing: run the tests with `make test`.")
+    workdir = tmp_path_factory.mktemp("ray")
+    port, dashboard = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "PATH": f"{BUNDLE_ENV}{os.pathsep}{os.environ['PATH']}",
+        "RAY_ADDRESS": f"127.0.0.1:{port}",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "PYTHONPATH": "",
+    }
+    temp = Path("/tmp") / f"ray-cellserve-{port}"
+    start = [
+        str(BUNDLE_ENV / "ray"), "start", "--head", f"--port={port}", f"--dashboard-port={dashboard}",
+        "--num-cpus=4", "--disable-usage-stats", f"--temp-dir={temp}",
+    ]  # fmt: skip
+    subprocess.run(start, cwd=workdir, env=env, check=True, capture_output=True, timeout=180)
+    try:
+        yield Cluster(f"127.0.0.1:{port}", f"http://127.0.0.1:{dashboard}", env, workdir)
+    finally:
+        subprocess.run([str(BUNDLE_ENV / "ray"), "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def wait_until_healthy(url: str, timeout: float = 240) -> None:
+    """Poll ``url`` until it answers 200; fail with the last answer after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=5)
+            if response.status_code == 200:
+                return
+            last = f"{response.status_code} {response.text[:200]}"
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(1)
+    pytest.fail(f"{url} did not become healthy in {timeout:.0f} s: {last}")

@@ -1,0 +1,157 @@
+"""Converting notebooks headlessly (real Jupyter kernel): the bundle's files and capture errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from ray.serve.schema import ServeDeploySchema
+
+from cellserve.converter import analyse, capture_code, convert, read_notebook
+from cellserve.converter._capture import read_report
+from cellserve.exceptions import BundleError, CaptureError
+from tests.notebooks import make_notebook
+
+pytestmark = pytest.mark.kernel
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return convert(EXAMPLES / "digits.ipynb", tmp_path_factory.mktemp("digits") / "bundle").path
+
+
+def test_bundle_has_the_fixed_files(digits: Path) -> None:
+    for name in ("serve.yaml", "requirements.txt", "Dockerfile", "example_request.json",
+                 "expected_response.json", "README.md", "app.py", "captured/predict.pkl"):  # fmt: skip
+        assert (digits / name).is_file(), name
+
+
+def test_serve_config_is_accepted_by_rays_schema(digits: Path) -> None:
+    config = ServeDeploySchema.model_validate(yaml.safe_load((digits / "serve.yaml").read_text()))
+    app = config.applications[0]
+    assert app.name == "digits"
+    assert app.route_prefix == "/digits"
+    assert app.import_path == "app:app"
+    deployments = {d.name: d for d in app.deployments}
+    assert set(deployments) == {"preprocessing", "predict"}
+    options = deployments["preprocessing"].ray_actor_options
+    assert (options.num_cpus, options.num_gpus) == (1.0, 0.0)
+    # predict's GPU is "if-available": app.py decides when the app starts
+    assert "ray_actor_options" not in deployments["predict"].model_fields_set
+
+
+def test_example_request_and_expected_response(digits: Path) -> None:
+    example = json.loads((digits / "example_request.json").read_text())
+    expected = json.loads((digits / "expected_response.json").read_text())
+    assert len(example["pixels"]) == 64
+    assert set(expected) == {"digit", "probabilities"}
+    assert len(expected["probabilities"]) == 10
+
+
+def test_requirements_are_exact_versions_of_what_the_cells_use(digits: Path) -> None:
+    lines = [line.split("#")[0].strip() for line in (digits / "requirements.txt").read_text().splitlines()]
+    pins = dict(line.split("==") for line in lines if line)
+    assert set(pins) == {"cloudpickle", "numpy", "torch"}
+    assert pins["torch"] == "2.13.0"
+
+
+def test_dockerfile_uses_the_ray_gpu_image_when_a_stage_asks_for_gpus(digits: Path) -> None:
+    dockerfile = (digits / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=rayproject/ray:2.60.0-py311-gpu" in dockerfile
+    assert 'CMD ["serve", "run", "serve.yaml"]' in dockerfile
+
+
+def test_base_image_is_configurable(tmp_path: Path) -> None:
+    notebook = make_notebook(tmp_path / "nb.ipynb", [("payload = 1", None), ("payload * 2", "predict")])
+    bundle = convert(notebook, tmp_path / "out", base_image="python:3.11-slim")
+    assert "ARG BASE_IMAGE=python:3.11-slim" in (bundle.path / "Dockerfile").read_text()
+    assert json.loads((bundle.path / "expected_response.json").read_text()) == 2
+
+
+def test_a_failing_cell_is_named_and_the_old_bundle_survives(tmp_path: Path) -> None:
+    good = make_notebook(tmp_path / "nb.ipynb", [("payload = {'a': 1}", None), ("payload['a'] + 1", "predict")])
+    out = convert(good, tmp_path / "out").path
+    before = (out / "app.py").read_text()
+    make_notebook(tmp_path / "nb.ipynb", [("payload = {'a': 1}", None), ("x = 1 / 0", None), ("payload", "predict")])
+    with pytest.raises(CaptureError, match=r"cell 2: running the notebook failed with ZeroDivisionError"):
+        convert(good, out)
+    assert (out / "app.py").read_text() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out-")] == []
+
+
+def test_unpicklable_value_is_named(tmp_path: Path) -> None:
+    notebook = make_notebook(
+        tmp_path / "nb.ipynb",
+        [("import threading\nlock = threading.Lock()\npayload = 1", None), ("lock.locked() or payload", "predict")],
+    )
+    with pytest.raises(CaptureError, match=r"'lock' \(a _thread.lock\) cannot be serialized"):
+        convert(notebook, tmp_path / "out")
+
+
+def test_capture_code_runs_in_a_live_namespace_and_names_missing_values(tmp_path: Path) -> None:
+    """The code the JupyterLab extension runs in a live kernel: a value never computed is named."""
+    notebook = make_notebook(
+        tmp_path / "nb.ipynb", [("payload = 1\nif False:\n    offset = 3", None), ("payload + offset", "predict")]
+    )
+    plan = analyse(read_notebook(notebook))
+    out = tmp_path / "capture"
+    namespace: dict[str, object] = {"payload": 1, "Out": {7: 8}}
+    exec(capture_code(plan, out, 7), namespace)
+    assert set(namespace) == {"payload", "Out", "__builtins__"}
+    with pytest.raises(CaptureError, match=r"'offset' has no value in the kernel: run cell 1 \(which defines it\)"):
+        read_report(plan, out)
+    namespace["offset"] = 3
+    exec(capture_code(plan, out, 7), namespace)
+    assert read_report(plan, out).has_expected
+    assert json.loads((out / "expected_response.json").read_text()) == 8
+
+
+def test_output_that_is_not_json_is_named(tmp_path: Path) -> None:
+    notebook = make_notebook(tmp_path / "nb.ipynb", [("payload = 1", None), ("object()", "predict")])
+    with pytest.raises(CaptureError, match="the last predict cell's output is not JSON"):
+        convert(notebook, tmp_path / "out")
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_bundle(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "thesis.tex").write_text("precious")
+    notebook = make_notebook(tmp_path / "nb.ipynb", [("payload = 1", None), ("payload", "predict")])
+    with pytest.raises(BundleError, match="not a cellserve bundle"):
+        convert(notebook, tmp_path / "out")
+    assert (tmp_path / "out" / "thesis.tex").read_text() == "precious"
+
+
+def test_local_modules_travel_with_the_bundle(tmp_path: Path) -> None:
+    (tmp_path / "helpers.py").write_text("def double(v):\n    return 2 * v\n")
+    notebook = make_notebook(
+        tmp_path / "nb.ipynb", [("from helpers import double\npayload = 4", None), ("double(payload)", "predict")]
+    )
+    bundle = convert(notebook, tmp_path / "out").path
+    assert (bundle / "helpers.py").read_text().startswith("def double")
+    assert "from helpers import double" in (bundle / "app.py").read_text()
+
+
+def test_a_cell_that_kills_the_kernel_is_named(tmp_path: Path) -> None:
+    notebook = make_notebook(
+        tmp_path / "nb.ipynb",
+        [
+            ("payload = 1", None),
+            ("import os, sys\nprint('going', file=sys.stderr)\nos._exit(3)", None),
+            ("payload", "predict"),
+        ],
+    )
+    with pytest.raises(CaptureError, match="cell 2: the kernel died while running it"):
+        convert(notebook, tmp_path / "out")
+
+
+def test_a_cell_over_the_time_limit_is_named(tmp_path: Path) -> None:
+    notebook = make_notebook(
+        tmp_path / "nb.ipynb",
+        [("import time\npayload = 1", None), ("time.sleep(30)", None), ("payload", "predict")],
+        settings={"execution_timeout": 2},
+    )
+    with pytest.raises(CaptureError, match=r"cell 2: the cell ran longer than execution_timeout \(2 s\)"):
+        convert(notebook, tmp_path / "out")

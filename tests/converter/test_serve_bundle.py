@@ -1,0 +1,135 @@
+"""Bundles served by plain Ray (`serve run serve.yaml`) on a real cluster where cellserve cannot be imported."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cellserve.converter import convert
+from tests.conftest import Cluster, wait_until_healthy
+
+pytestmark = [pytest.mark.ray, pytest.mark.kernel]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SERVE_URL = "http://127.0.0.1:8000"
+
+
+@dataclass
+class Served:
+    name: str
+    bundle: Path
+    url: str
+
+    def post(self, body: bytes | str | Any, **headers: str) -> httpx.Response:
+        content = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        return httpx.post(f"{self.url}/predict", content=content, headers=headers, timeout=60)
+
+    def json_file(self, name: str) -> Any:
+        return json.loads((self.bundle / name).read_text())
+
+
+def assert_close(actual: Any, expected: Any, where: str = "response") -> None:
+    """Equal JSON, floats within a relative 1e-4."""
+    if isinstance(expected, float) and isinstance(actual, (int, float)):
+        assert math.isclose(actual, expected, rel_tol=1e-4, abs_tol=1e-6), f"{where}: {actual} != {expected}"
+    elif isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: {actual} != {expected}"
+        assert set(actual) == set(expected), f"{where}: {actual} != {expected}"
+        for key in expected:
+            assert_close(actual[key], expected[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), f"{where}: {actual} != {expected}"
+        assert len(actual) == len(expected), f"{where}: {actual} != {expected}"
+        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_close(a, e, f"{where}[{index}]")
+    else:
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+
+
+@pytest.fixture(scope="module", params=["digits", "wine", "sentences"])
+def served(request: pytest.FixtureRequest, ray_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Served:
+    """Convert an example, then serve it exactly as its README says: `serve run serve.yaml` in the bundle."""
+    name = request.param
+    bundle = convert(EXAMPLES / f"{name}.ipynb", tmp_path_factory.mktemp(name) / "bundle").path
+    # A fresh Serve instance per bundle: `serve run` puts its working directory on the replicas' path.
+    ray_cluster.python("import ray; from ray import serve; ray.init(); serve.shutdown()")
+    result = ray_cluster.serve("run", "--non-blocking", "serve.yaml", cwd=bundle)
+    assert result.returncode == 0, result.stderr
+    served = Served(name, bundle, f"{SERVE_URL}/{name}")
+    wait_until_healthy(f"{served.url}/healthz")
+    return served
+
+
+def test_cellserve_cannot_be_imported_on_the_cluster(ray_cluster: Cluster) -> None:
+    code = (
+        "import importlib.util, ray; ray.init()\n"
+        "print(ray.get(ray.remote(lambda: importlib.util.find_spec('cellserve') is None).remote()))"
+    )
+    assert ray_cluster.python(code).strip().endswith("True")
+
+
+def test_example_request_gets_the_notebooks_answer(served: Served) -> None:
+    response = served.post(served.json_file("example_request.json"))
+    assert response.status_code == 200, response.text
+    assert_close(response.json(), served.json_file("expected_response.json"))
+
+
+def test_routes(served: Served) -> None:
+    health = httpx.get(f"{served.url}/healthz", timeout=10)
+    assert health.json() == {"status": "ok", "service": served.name}
+    spec = httpx.get(f"{served.url}/openapi.json", timeout=10).json()
+    assert "/predict" in spec["paths"]
+    assert "swagger" in httpx.get(f"{served.url}/docs", timeout=10).text.lower()
+    index = httpx.get(f"{served.url}/", timeout=10).json()
+    assert index["service"] == served.name
+    assert index["example_request"] == served.json_file("example_request.json")
+
+
+def test_unparsable_body_is_a_400(served: Served) -> None:
+    response = served.post(b'{"oops": ')
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_json"
+    assert "not valid JSON" in response.json()["error"]["message"]
+
+
+def test_wrong_shape_is_a_422_naming_the_field(served: Served) -> None:
+    example = served.json_file("example_request.json")
+    key = next(iter(example))
+    wrong_type: Any = 12345 if isinstance(example[key], str) else "not the right type"
+    response = served.post({**example, key: wrong_type})
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == key
+    missing = served.post({"unexpected": 1})
+    assert missing.status_code == 422
+    assert missing.json()["error"]["field"] == key
+
+
+def test_too_large_body_is_a_413(served: Served) -> None:
+    response = served.post(b"[" + b"0," * (6 * 2**20) + b"0]")
+    assert response.status_code == 413
+    assert response.json()["error"]["type"] == "payload_too_large"
+
+
+def test_exception_in_user_code_is_a_500_naming_it_and_the_replica_keeps_serving(served: Served) -> None:
+    bad = {
+        "digits": {"pixels": [1, 2, 3]},  # preprocessing cannot reshape 3 values to 64
+        "wine": {"wines": []},  # predict gets an empty frame
+        "sentences": {"query": "q", "candidates": []},  # preprocessing refuses an empty list
+    }[served.name]
+    response = served.post(bad)
+    assert response.status_code == 500, response.text
+    error = response.json()["error"]
+    assert error["exception"] is True
+    assert error["type"] == "ValueError"
+    assert error["message"]
+    stage = {"digits": "preprocessing", "wine": "predict", "sentences": "preprocessing"}[served.name]
+    assert error["stage"] == stage
+    assert isinstance(error.get("cell"), int)
+    again = served.post(served.json_file("example_request.json"))
+    assert again.status_code == 200
+    assert_close(again.json(), served.json_file("expected_response.json"))

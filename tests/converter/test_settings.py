@@ -1,0 +1,66 @@
+"""Service settings from notebook metadata: every invalid value is named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cellserve.converter import ServiceSettings, parse_settings
+from cellserve.exceptions import SettingsError
+
+
+def test_defaults() -> None:
+    settings = parse_settings(None, source="nb.ipynb")
+    assert settings.input_variable == "payload"
+    assert settings.predict.num_gpus == 0
+    assert settings.predict.min_replicas == settings.predict.max_replicas == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"predict": {"num_gpus": 0.5, "gpu": "if-available"}},
+        {"preprocessing": {"num_cpus": 0.25, "min_replicas": 1, "max_replicas": 4}},
+        {"name": "my-model-2", "input_variable": "request_body"},
+        {"request_schema": "off"},
+        {"request_schema": {"type": "object", "required": ["a"]}},
+        {"predict": {"memory": 2_000_000_000, "max_ongoing_requests": 4, "target_ongoing_requests": 1.5}},
+    ],
+)
+def test_valid_settings(raw: dict[str, Any]) -> None:
+    assert isinstance(parse_settings(raw, source="nb.ipynb"), ServiceSettings)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"predict": {"num_gpus": "abc"}}, "got 'abc' for predict.num_gpus"),
+        ({"predict": {"num_gpus": -1}}, "got -1 for predict.num_gpus"),
+        ({"predict": {"gpu": "maybe"}}, "predict.gpu"),
+        ({"predict": {"min_replicas": 3, "max_replicas": 2}}, "min_replicas (3) is larger than max_replicas (2)"),
+        ({"predict": {"gpus": 1}}, "unknown setting 'predict.gpus'"),
+        ({"colour": "blue"}, "unknown setting 'colour'"),
+        ({"name": "Bad Name!"}, "got 'Bad Name!' for name"),
+        ({"input_variable": "class"}, "it must be a Python identifier"),
+        ({"max_request_bytes": 0}, "max_request_bytes"),
+        ({"request_schema": "sometimes"}, "request_schema"),
+    ],
+)
+def test_invalid_settings_name_the_key(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw, source="nb.ipynb")
+    assert "nb.ipynb" in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_settings_must_be_an_object() -> None:
+    with pytest.raises(SettingsError, match="must be an object"):
+        parse_settings(["predict"], source="nb.ipynb")
+
+
+def test_json_schema_for_the_panel_describes_every_field() -> None:
+    schema = ServiceSettings.model_json_schema()
+    stage = schema["$defs"]["StageSettings"]["properties"]
+    assert {"num_gpus", "gpu", "num_cpus", "memory", "min_replicas", "max_replicas"} <= set(stage)
+    assert all("description" in field for field in stage.values())

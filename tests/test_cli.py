@@ -1,0 +1,57 @@
+"""The cellserve command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.notebooks import make_notebook
+
+FIXTURES = Path(__file__).parent / "converter" / "notebooks"
+
+
+def cellserve(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "cellserve"), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_version() -> None:
+    result = cellserve("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("cellserve ")
+
+
+def test_help_lists_convert() -> None:
+    result = cellserve("--help")
+    assert result.returncode == 0
+    assert "convert" in result.stdout
+
+
+@pytest.mark.kernel
+def test_convert_prints_the_bundle_path_last(tmp_path: Path) -> None:
+    notebook = make_notebook(tmp_path / "nb.ipynb", [("payload = [1, 2]", None), ("sum(payload)", "predict")])
+    result = cellserve("convert", notebook, "-o", tmp_path / "bundle")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "bundle")
+    assert "Bundle written" in result.stderr
+    assert (tmp_path / "bundle" / "serve.yaml").is_file()
+
+
+def test_a_broken_notebook_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
+    result = cellserve("convert", FIXTURES / "not_json.ipynb", "-o", tmp_path / "bundle")
+    assert result.returncode == 1
+    assert "error:" in result.stderr
+    assert "not_json.ipynb" in result.stderr
+    assert "invalid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_an_unresolved_name_names_the_cell(tmp_path: Path) -> None:
+    notebook = make_notebook(tmp_path / "nb.ipynb", [("payload = 1", None), ("payload + mystery", "predict")])
+    result = cellserve("convert", notebook, "-o", tmp_path / "bundle")
+    assert result.returncode == 1
+    assert "cell 2 (predict), line 1: name 'mystery'" in " ".join(result.stderr.split())

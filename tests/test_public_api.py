@@ -1,0 +1,26 @@
+"""The public surface: what the packages export is exactly what ``__all__`` says."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["cellserve", "cellserve.converter", "cellserve.runtime", "cellserve.exceptions"])
+def test_all_matches_exports(name: str) -> None:
+    module = importlib.import_module(name)
+    public = {n for n in vars(module) if not n.startswith("_") and not _is_submodule(module, n)}
+    public -= {"annotations"}
+    assert set(module.__all__) == public | ({"__version__"} & set(module.__all__))
+
+
+def _is_submodule(module: object, name: str) -> bool:
+    return type(getattr(module, name)).__name__ == "module"
+
+
+def test_exception_tree() -> None:
+    from cellserve import exceptions
+
+    for name in exceptions.__all__:
+        assert issubclass(getattr(exceptions, name), exceptions.CellserveError)
