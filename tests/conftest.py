@@ -27,21 +27,61 @@ def _free_port() -> int:
 class Cluster:
     """A Ray head started with ``ray start --head`` from the bundle environment."""
 
-    address: str
-    dashboard: str
-    env: dict[str, str]
+    port: int
+    dashboard_port: int
     workdir: Path
+    num_gpus: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def dashboard(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PATH": f"{BUNDLE_ENV}{os.pathsep}{os.environ['PATH']}",
+            "RAY_ADDRESS": self.address,
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "PYTHONPATH": "",
+        }
+
+    def start(self, num_gpus: int = 0) -> None:
+        """Start the head; ``num_gpus`` declares logical GPUs, which Ray schedules like real ones."""
+        self.num_gpus = num_gpus
+        command = [
+            str(BUNDLE_ENV / "ray"), "start", "--head", f"--port={self.port}",
+            f"--dashboard-port={self.dashboard_port}", "--num-cpus=4", f"--num-gpus={num_gpus}",
+            "--disable-usage-stats", f"--temp-dir=/tmp/ray-cellserve-{self.port}",
+        ]  # fmt: skip
+        subprocess.run(command, cwd=self.workdir, env=self.env, check=True, capture_output=True, timeout=180)
+
+    def stop(self) -> None:
+        subprocess.run([str(BUNDLE_ENV / "ray"), "stop", "--force"], env=self.env, capture_output=True, timeout=120)
+
+    def restart(self, num_gpus: int) -> None:
+        if num_gpus != self.num_gpus:
+            self.stop()
+            self.start(num_gpus)
 
     def serve(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         """Run Ray's own ``serve`` command line in ``cwd``, against this cluster."""
         return subprocess.run(
-            [str(BUNDLE_ENV / "serve"), *args],
-            cwd=cwd,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+            [str(BUNDLE_ENV / "serve"), *args], cwd=cwd, env=self.env, capture_output=True, text=True, timeout=300
         )
+
+    def serve_bundle(self, bundle: Path) -> None:
+        """Serve a bundle as its README says (`serve run serve.yaml` in it), on a fresh Serve instance.
+
+        `serve run` puts its working directory on the replicas' path only when it starts Serve.
+        """
+        self.python("import ray; from ray import serve; ray.init(); serve.shutdown()")
+        result = self.serve("run", "--non-blocking", "serve.yaml", cwd=bundle)
+        assert result.returncode == 0, result.stderr
 
     def python(self, code: str) -> str:
         """Run Python code in the bundle environment (no cellserve) connected to the cluster."""
@@ -62,25 +102,12 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One Ray head for the whole session, started and stopped by the tests."""
     if not (BUNDLE_ENV / "ray").exists():
         pytest.fail("The bundle environment is missing: run the tests with `make test`.")
-    workdir = tmp_path_factory.mktemp("ray")
-    port, dashboard = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "PATH": f"{BUNDLE_ENV}{os.pathsep}{os.environ['PATH']}",
-        "RAY_ADDRESS": f"127.0.0.1:{port}",
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "PYTHONPATH": "",
-    }
-    temp = Path("/tmp") / f"ray-cellserve-{port}"
-    start = [
-        str(BUNDLE_ENV / "ray"), "start", "--head", f"--port={port}", f"--dashboard-port={dashboard}",
-        "--num-cpus=4", "--disable-usage-stats", f"--temp-dir={temp}",
-    ]  # fmt: skip
-    subprocess.run(start, cwd=workdir, env=env, check=True, capture_output=True, timeout=180)
+    cluster = Cluster(_free_port(), _free_port(), tmp_path_factory.mktemp("ray"))
+    cluster.start()
     try:
-        yield Cluster(f"127.0.0.1:{port}", f"http://127.0.0.1:{dashboard}", env, workdir)
+        yield cluster
     finally:
-        subprocess.run([str(BUNDLE_ENV / "ray"), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        cluster.stop()
 
 
 def wait_until_healthy(url: str, timeout: float = 240) -> None:

@@ -79,11 +79,19 @@ class Stage:
         captured = HERE / "captured" / f"{spec.name}.pkl"
         if captured.exists():
             module.__dict__.update(cloudpickle.loads(captured.read_bytes()))
-        self.gpu = bool(ray.get_gpu_ids()) if ray.is_initialized() else False
-        os.environ["CELLSERVE_GPU"] = "1" if self.gpu else "0"
+        self.gpu_ids = [str(gpu) for gpu in ray.get_gpu_ids()] if ray.is_initialized() else []
+        os.environ["CELLSERVE_GPU"] = "1" if self.gpu_ids else "0"
         self.source = Path(module.__file__ or "").resolve()
         if spec.setup is not None:
             spec.setup()
+
+    def placement(self) -> dict[str, Any]:
+        """Where this replica runs: the GPUs Ray gave it and what CUDA sees."""
+        return {
+            "gpu_ids": self.gpu_ids,
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "node": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None,
+        }
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """``{"value": ...}``, or ``{"error": ...}`` naming the exception and the cell that raised it."""
@@ -120,6 +128,9 @@ def _error(status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
 class Predict:
     def __init__(self, spec: StageSpec) -> None:
         self.stage = Stage(spec)
+
+    def placement(self) -> dict[str, Any]:
+        return self.stage.placement()
 
     async def __call__(self, handoff: dict[str, Any]) -> dict[str, Any]:
         outcome = await asyncio.to_thread(self.stage.run, handoff)
@@ -171,7 +182,10 @@ class Preprocessing:
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, Any]:
-        return {"status": "ok", "service": self.service.name}
+        """Healthy when both stages answer; says where each replica that answered runs."""
+        predict = await self.predict_stage.placement.remote()
+        stages = {"preprocessing": self.stage.placement(), "predict": predict}
+        return {"status": "ok", "service": self.service.name, "stages": stages}
 
     @api.get("/")
     async def index(self) -> dict[str, Any]:
