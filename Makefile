@@ -6,6 +6,8 @@ BUNDLE_ENV := .venv-bundle
 INSTALLED := $(VENV)/.installed
 BUNDLE_INSTALLED := $(BUNDLE_ENV)/.installed
 PORT ?= 8888
+# JupyterLab refuses to run as root unless told to (containers, CI machines).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: install run test test-fast lint format bench clean
 
@@ -25,7 +27,7 @@ $(BUNDLE_INSTALLED): $(INSTALLED) tools/make_bundle_env.sh
 
 ## make run: JupyterLab with cellserve on examples/
 run: install
-	$(VENV)/bin/jupyter lab --notebook-dir=examples --port=$(PORT) --ServerApp.open_browser=False
+	$(VENV)/bin/jupyter lab --notebook-dir=examples --port=$(PORT) --ServerApp.open_browser=False $(ROOT_FLAG)
 
 ## make test: every test, against a real Jupyter kernel and a real Ray cluster the tests start
 test: $(BUNDLE_INSTALLED)
