@@ -5,7 +5,11 @@ from cellserve.exceptions import (
     BundleError,
     CaptureError,
     CellserveError,
+    ClusterError,
+    DeployError,
+    ImageError,
     NotebookError,
+    ServiceNotFoundError,
     SettingsError,
 )
 
@@ -16,7 +20,11 @@ __all__ = [
     "BundleError",
     "CaptureError",
     "CellserveError",
+    "ClusterError",
+    "DeployError",
+    "ImageError",
     "NotebookError",
+    "ServiceNotFoundError",
     "SettingsError",
     "__version__",
 ]

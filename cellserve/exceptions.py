@@ -7,7 +7,11 @@ The tree::
     ├── SettingsError      notebook metadata ``cellserve`` is invalid
     ├── AnalysisError      the tagged cells cannot become a service
     ├── CaptureError       running the notebook or serializing a value failed
-    └── BundleError        the bundle could not be written
+    ├── BundleError        the bundle could not be written
+    ├── ClusterError       no Ray cluster to deploy to, or it cannot run the service
+    ├── DeployError        a publish, rollback or delete failed at a named stage
+    ├── ImageError         no Docker engine, or building the service's image failed
+    └── ServiceNotFoundError    no such service, or no such version of it
 
 A message says what is wrong, where (file, cell, line, setting) and what to do.
 """
@@ -49,11 +53,35 @@ class BundleError(CellserveError):
     """The service bundle could not be written."""
 
 
+class ClusterError(CellserveError):
+    """No Ray cluster can be reached, or the cluster can never run the service as set."""
+
+
+class DeployError(CellserveError):
+    """A step of a publish, rollback or delete failed; ``stage`` names it."""
+
+    def __init__(self, message: str, *, stage: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
+class ImageError(CellserveError):
+    """No Docker engine answers, or the image build failed (the message carries the log's tail)."""
+
+
+class ServiceNotFoundError(CellserveError):
+    """No service of that name has been published, or it has no such version."""
+
+
 __all__ = [
     "AnalysisError",
     "BundleError",
     "CaptureError",
     "CellserveError",
+    "ClusterError",
+    "DeployError",
+    "ImageError",
     "NotebookError",
+    "ServiceNotFoundError",
     "SettingsError",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import shutil
@@ -21,7 +22,7 @@ from ._generate import render_app
 from ._notebook import read_notebook
 
 MANIFEST = "cellserve.json"
-_SUPPORT_FILES = ("cellserve_support.py", "cellserve_values.py")
+_SUPPORT_FILES = ("cellserve_support.py", "cellserve_values.py", "cellserve_deploy.py")
 Progress = Callable[[str], None]
 
 
@@ -44,17 +45,21 @@ def convert(
     *,
     base_image: str | None = None,
     progress: Progress | None = None,
+    name: str | None = None,
 ) -> Bundle:
     """Turn ``notebook_path`` into a service bundle in ``out_dir``.
 
     The bundle is built in a staging folder and moved into place at the end, so a
-    failure at any step leaves an existing bundle in ``out_dir`` untouched.
+    failure at any step leaves an existing bundle in ``out_dir`` untouched. ``name``
+    overrides the service name the notebook's settings give.
     """
     say = progress or (lambda _step: None)
     out = Path(out_dir).resolve()
     _check_target(out)
     say("read")
     notebook = read_notebook(notebook_path)
+    if name is not None:
+        notebook = dataclasses.replace(notebook, settings=notebook.settings.model_copy(update={"name": name}))
     say("analyse")
     plan = analyse(notebook)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from ._analysis import Plan
 from ._capture import Capture
-from ._generate import actor_options
 from ._settings import StageSettings
 
 HTTP_PORT = 8000
@@ -55,17 +54,9 @@ def serve_config(plan: Plan) -> str:
 
 
 def _deployment(name: str, settings: StageSettings) -> dict[str, Any]:
-    deployment: dict[str, Any] = {"name": name, "max_ongoing_requests": settings.max_ongoing_requests}
-    if settings.autoscaling:
-        deployment["autoscaling_config"] = {
-            "min_replicas": settings.min_replicas,
-            "max_replicas": settings.max_replicas,
-            "target_ongoing_requests": settings.target_ongoing_requests,
-        }
-    else:
-        deployment["num_replicas"] = settings.max_replicas
-    if not (settings.gpu == "if-available" and settings.num_gpus > 0):
-        deployment["ray_actor_options"] = {**actor_options(settings), "num_gpus": settings.num_gpus}
+    deployment: dict[str, Any] = {"name": name, **settings.deployment_options()}
+    if not settings.gpu_decided_at_start:
+        deployment["ray_actor_options"] = {**settings.actor_options(), "num_gpus": settings.num_gpus}
     return deployment
 
 

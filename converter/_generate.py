@@ -100,18 +100,11 @@ def _app_lines(plan: Plan) -> list[str]:
             f"        setup={setup},",
             f"        num_gpus={stage_settings.num_gpus!r},",
             f'        gpu="{stage_settings.gpu}",',
-            f"        actor_options={actor_options(stage_settings)!r},",
+            f"        actor_options={stage_settings.actor_options()!r},",
+            f"        deployment_options={stage_settings.deployment_options()!r},",
             "    ),",
         ]
     return [*lines, ")"]
-
-
-def actor_options(settings: StageSettings) -> dict[str, float | int]:
-    """Ray actor options of a stage, without GPUs (which depend on the GPU policy)."""
-    options: dict[str, float | int] = {"num_cpus": settings.num_cpus}
-    if settings.memory is not None:
-        options["memory"] = settings.memory
-    return options
 
 
 def _check_reserved(plan: Plan) -> None:

@@ -47,6 +47,31 @@ class StageSettings(BaseModel):
     def autoscaling(self) -> bool:
         return self.min_replicas != self.max_replicas
 
+    def deployment_options(self) -> dict[str, Any]:
+        """Ray Serve deployment options, one for one (GPUs aside: see ``actor_options``)."""
+        options: dict[str, Any] = {"max_ongoing_requests": self.max_ongoing_requests}
+        if self.autoscaling:
+            options["autoscaling_config"] = {
+                "min_replicas": self.min_replicas,
+                "max_replicas": self.max_replicas,
+                "target_ongoing_requests": self.target_ongoing_requests,
+            }
+        else:
+            options["num_replicas"] = self.max_replicas
+        return options
+
+    def actor_options(self) -> dict[str, Any]:
+        """Ray actor options without GPUs, which depend on the GPU policy and the cluster."""
+        options: dict[str, Any] = {"num_cpus": self.num_cpus}
+        if self.memory is not None:
+            options["memory"] = self.memory
+        return options
+
+    @property
+    def gpu_decided_at_start(self) -> bool:
+        """An 'if-available' GPU is chosen when the app starts, after looking at the cluster."""
+        return self.gpu == "if-available" and self.num_gpus > 0
+
 
 class ServiceSettings(BaseModel):
     """Everything a notebook says about the service it becomes."""

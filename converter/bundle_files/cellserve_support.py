@@ -9,7 +9,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 
 import cloudpickle
 import ray
-from cellserve_values import check, infer_schema, to_jsonable
+from cellserve_values import cell_of, check, infer_schema, to_jsonable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from ray import serve
@@ -27,7 +26,6 @@ from ray.serve.handle import DeploymentHandle
 
 logger = logging.getLogger("ray.serve")
 HERE = Path(__file__).resolve().parent
-_CELL_MARKER = re.compile(r"^\s*# ── cell (\d+) · [^─]*?(?:from line (\d+))? ──$")
 
 
 def display(*objects: Any, **_: Any) -> None:
@@ -46,6 +44,7 @@ class StageSpec:
     num_gpus: float = 0
     gpu: str = "required"
     actor_options: dict[str, Any] = field(default_factory=dict)
+    deployment_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,20 +103,9 @@ class Stage:
         error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc), "stage": self.spec.name}
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == self.source]
         if frames and frames[-1].lineno:
-            error.update(_cell_of(self.source, frames[-1].lineno))
+            error.update(cell_of(self.source.read_text(), frames[-1].lineno))
         logger.warning("%s raised %s: %s", self.spec.name, error["type"], error["message"])
         return error
-
-
-def _cell_of(source: Path, lineno: int) -> dict[str, int]:
-    """Map a line of app.py back to (cell, line) via the cell markers it carries."""
-    lines = source.read_text().splitlines()[:lineno]
-    for index in range(len(lines) - 1, -1, -1):
-        marker = _CELL_MARKER.match(lines[index])
-        if marker:
-            first = int(marker.group(2) or 1)
-            return {"cell": int(marker.group(1)), "line": lineno - index - 2 + first}
-    return {}
 
 
 def _error(status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
@@ -202,19 +190,24 @@ class Preprocessing:
         }
 
 
-def _with_gpu_choice(deployment: Any, spec: StageSpec) -> Any:
-    """Apply the stage's actor options; an 'if-available' GPU falls back to CPU on a GPU-less cluster."""
+def _with_options(deployment: Any, spec: StageSpec) -> Any:
+    """Apply the stage's settings; an 'if-available' GPU falls back to CPU on a GPU-less cluster.
+
+    serve.yaml holds the same options: `serve run serve.yaml` and `serve.run(app)` agree.
+    """
     options = dict(spec.actor_options)
     if spec.num_gpus:
         available = ray.is_initialized() and ray.cluster_resources().get("GPU", 0) > 0
+        where_built = ray.is_initialized() and ray.get_runtime_context().get_actor_id() is None
         if spec.gpu == "if-available" and not available:
-            logger.warning("Stage %s asks for a GPU if available; the cluster has none: it runs on CPU.", spec.name)
+            if where_built:  # not again in every replica that imports app.py
+                logger.warning("Stage %s asks for a GPU if available; the cluster has none: it runs on CPU.", spec.name)
         else:
             options["num_gpus"] = spec.num_gpus
-    return deployment.options(ray_actor_options=options)
+    return deployment.options(ray_actor_options=options, **spec.deployment_options)
 
 
 def build_app(service: ServiceSpec, preprocessing: StageSpec, predict: StageSpec) -> Any:
     """The Ray Serve application: the preprocessing stage is the HTTP ingress and calls predict."""
-    predict_app = _with_gpu_choice(Predict, predict).bind(predict)
-    return _with_gpu_choice(Preprocessing, preprocessing).bind(predict_app, preprocessing, service)
+    predict_app = _with_options(Predict, predict).bind(predict)
+    return _with_options(Preprocessing, preprocessing).bind(predict_app, preprocessing, service)

@@ -14,6 +14,7 @@ import datetime
 import decimal
 import enum
 import math
+import re
 from typing import Any
 
 Schema = dict[str, Any]
@@ -170,3 +171,17 @@ def _check_array(value: list[Any], schema: Schema, field: str) -> tuple[str, str
             if problem:
                 return problem
     return None
+
+
+_CELL_MARKER = re.compile(r"^\s*# ── cell (\d+) · [^─]*?(?:from line (\d+))? ──$")
+
+
+def cell_of(app_source: str, lineno: int) -> dict[str, int]:
+    """Map a line of app.py back to its notebook cell and line, by the cell markers app.py carries."""
+    lines = app_source.splitlines()[:lineno]
+    for index in range(len(lines) - 1, -1, -1):
+        marker = _CELL_MARKER.match(lines[index])
+        if marker:
+            first = int(marker.group(2) or 1)
+            return {"cell": int(marker.group(1)), "line": lineno - index - 2 + first}
+    return {}
