@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from cellserve.exceptions import CellserveError
 
@@ -72,14 +78,215 @@ def convert(
     out.print(str(bundle.path), soft_wrap=True)
 
 
-def _guarded(action: Callable[[], T]) -> T:
+def _guarded(action: Callable[[], T], *, as_json: bool = False) -> T:
     """Run ``action``; a cellserve error is printed (what, where, what to do) and exits with status 1."""
     try:
         return action()
     except CellserveError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, markup=True)
+        if as_json:
+            stage = getattr(exc, "stage", None)
+            _print_json({"error": {"type": type(exc).__name__, "message": str(exc), "stage": stage}})
+        else:
+            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
 
 def main() -> None:
     app()
+
+
+AddressOption = Annotated[
+    str | None,
+    typer.Option("--address", help="A Ray cluster's dashboard address (default: $RAY_ADDRESS, else an embedded one)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON result.")]
+
+
+def _quiet_ray() -> None:
+    """Ray's SDK logs every package upload at INFO; the progress lines say what matters."""
+    for name in ("ray", "ray.dashboard.modules.dashboard_sdk", "ray._private.runtime_env.packaging"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _print_json(data: object) -> None:
+    out.print_json(json.dumps(data))
+
+
+@app.command()
+def publish(
+    notebook: Annotated[Path, typer.Argument(help="The .ipynb file to publish.")],
+    name: Annotated[str | None, typer.Option("--name", help="Service name (default: from the notebook).")] = None,
+    address: AddressOption = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a deploy may take.")] = 600,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish NOTEBOOK as a new version of its service: analyse, capture, bundle, deploy, smoke-test, go live."""
+    from cellserve.runtime import publish as run_publish
+
+    _quiet_ray()
+    if as_json:
+        result = _guarded(lambda: run_publish(notebook, name=name, address=address, timeout=timeout), as_json=True)
+        _print_json(result.to_json())
+        return
+    with err.status("Starting") as status:
+        started = time.perf_counter()
+
+        def progress(stage: str, message: str) -> None:
+            status.update(f"[bold]{stage}[/bold]: {message} …")
+            elapsed = time.perf_counter() - started
+            err.print(f"[dim]{elapsed:6.1f}s[/dim]  {stage:<10} {message}", highlight=False, soft_wrap=True)
+
+        result = _guarded(lambda: run_publish(notebook, name=name, address=address, timeout=timeout, progress=progress))
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+    total = sum(result.timings.values())
+    err.print(f"[green]{result.name} version {result.version} is live[/green] ({total:.1f} s).")
+    out.print(f"{result.endpoint}  service page: {result.page}", soft_wrap=True, highlight=False)
+
+
+@app.command("list")
+def list_command(as_json: JsonOption = False) -> None:
+    """List published services."""
+    from cellserve.runtime import list_services
+
+    rows = _guarded(list_services, as_json=as_json)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("service", "live version", "versions", "status", "endpoint")
+    for row in rows:
+        table.add_row(row["name"], str(row["live"] or "-"), str(row["versions"]), row["status"], row["endpoint"] or "")
+    out.print(table if rows else "No service published yet: cellserve publish NOTEBOOK")
+
+
+@app.command()
+def status(
+    name: Annotated[str | None, typer.Argument(help="A service (default: all).")] = None, as_json: JsonOption = False
+) -> None:
+    """Versions, the live one, replicas per stage and their state, endpoint, last error."""
+    from cellserve.runtime import status as service_status
+
+    if name is None:
+        list_command(as_json)
+        return
+    info = _guarded(lambda: service_status(name), as_json=as_json)
+    if as_json:
+        _print_json(info)
+        return
+    out.print(f"[bold]{info['name']}[/bold]  {info['status']}  live: version {info['live'] or '-'}")
+    out.print(f"endpoint: {info['endpoint'] or '-'}\ncluster: {info['cluster']}", highlight=False)
+    for stage, detail in info["stages"].items():
+        states = ", ".join(r["state"] for r in detail["replicas"]) or "no replica"
+        out.print(f"  {stage:<14} {detail['status']:<10} replicas: {states}")
+    table = Table("version", "status", "created", "failed at", "error")
+    for version in info["versions"]:
+        error = (version["error"] or "").splitlines()[0][:80] if version["error"] else ""
+        table.add_row(
+            str(version["version"]), version["status"], version["created"], version["failed_stage"] or "", error
+        )
+    out.print(table)
+
+
+@app.command()
+def logs(
+    name: Annotated[str, typer.Argument(help="The service.")],
+    tail: Annotated[int, typer.Option("--tail", help="Lines per replica.")] = 200,
+) -> None:
+    """The end of each replica's log."""
+    from cellserve.runtime import logs as service_logs
+
+    for replica, text in _guarded(lambda: service_logs(name, tail)).items():
+        out.rule(replica)
+        out.print(text, markup=False, highlight=False, end="")
+
+
+@app.command()
+def rollback(
+    name: Annotated[str, typer.Argument(help="The service.")],
+    version: Annotated[int | None, typer.Argument(help="Version to make live (default: the previous one).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make an earlier version live again."""
+    from cellserve.runtime import rollback as run_rollback
+
+    _quiet_ray()
+    with err.status(f"Rolling {name} back"):
+        result = _guarded(lambda: run_rollback(name, version), as_json=as_json)
+    if as_json:
+        _print_json(result)
+        return
+    err.print(f"[green]{name} version {result['live']} is live again.[/green]")
+    out.print(result["endpoint"], highlight=False)
+
+
+@app.command()
+def delete(name: Annotated[str, typer.Argument(help="The service.")], as_json: JsonOption = False) -> None:
+    """Remove a service from its cluster and forget its versions."""
+    from cellserve.runtime import delete as run_delete
+
+    _quiet_ray()
+    with err.status(f"Deleting {name}"):
+        result = _guarded(lambda: run_delete(name), as_json=as_json)
+    if as_json:
+        _print_json(result)
+        return
+    err.print(f"[green]{name} deleted.[/green]")
+
+
+cluster_app = typer.Typer(help="The embedded local Ray cluster cellserve starts when no --address is given.")
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("status")
+def cluster_status(as_json: JsonOption = False) -> None:
+    """Whether the embedded cluster runs, and where."""
+    from cellserve.runtime import embedded_cluster_status
+
+    info = embedded_cluster_status()
+    if as_json:
+        _print_json(info)
+    elif info["running"]:
+        out.print(f"running: dashboard {info['dashboard']}, Serve HTTP port {info['http_port']}", highlight=False)
+    else:
+        out.print("not running (cellserve publish starts it)")
+
+
+@cluster_app.command("stop")
+def cluster_stop() -> None:
+    """Stop the embedded cluster (and every service on it)."""
+    from cellserve.runtime import stop_embedded_cluster
+
+    count = stop_embedded_cluster()
+    err.print(
+        f"Stopped the embedded cluster ({count} processes)." if count else "The embedded cluster was not running."
+    )
+
+
+@app.command()
+def build(
+    notebook: Annotated[Path, typer.Argument(help="The .ipynb file.")],
+    image: Annotated[str, typer.Option("--image", help="Tag of the image to build, e.g. digits:1.")],
+    base_image: Annotated[
+        str | None, typer.Option("--base-image", help="Base image; default: the official Ray image.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build a Docker image that serves NOTEBOOK (docker run --network host IMAGE)."""
+    from cellserve.runtime import build_image
+
+    def log(line: str) -> None:
+        if not as_json:
+            err.print(f"[dim]  | {escape(line)}[/dim]", highlight=False, soft_wrap=True)
+
+    def progress(step: str) -> None:
+        if not as_json:
+            err.print(f"{_STEPS.get(step, 'Building the image')} …")
+
+    result = _guarded(
+        lambda: build_image(notebook, image, base_image=base_image, log=log, progress=progress), as_json=as_json
+    )
+    if as_json:
+        _print_json(dataclasses.asdict(result))
+        return
+    err.print(f"[green]Built {result.tag}[/green] ({result.size_bytes / 2**20:.0f} MiB, from {result.base_image}).")
+    out.print(f"docker run --rm --network host {result.tag}", highlight=False)

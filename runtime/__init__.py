@@ -1,7 +1,27 @@
-"""Bundle → live endpoint on a Ray cluster (publish, versions, rollback): not built yet.
+"""Bundle → live endpoint on a Ray cluster: publish, versions, status, logs, rollback, delete."""
 
-Today a bundle written by :func:`cellserve.converter.convert` is served with plain
-Ray: ``serve run serve.yaml`` in the bundle directory.
-"""
+from ._clusters import Cluster, connect
+from ._embedded import ensure_running as start_embedded_cluster
+from ._embedded import status as embedded_cluster_status
+from ._embedded import stop as stop_embedded_cluster
+from ._image import ImageResult, build_image
+from ._manage import delete, list_services, logs, rollback, status
+from ._publish import STAGES, PublishResult, publish
 
-__all__: list[str] = []
+__all__ = [
+    "STAGES",
+    "Cluster",
+    "ImageResult",
+    "PublishResult",
+    "build_image",
+    "connect",
+    "delete",
+    "embedded_cluster_status",
+    "list_services",
+    "logs",
+    "publish",
+    "rollback",
+    "start_embedded_cluster",
+    "status",
+    "stop_embedded_cluster",
+]

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLE_ENV = ROOT / ".venv-bundle" / "bin"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -102,7 +102,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One Ray head for the whole session, started and stopped by the tests."""
     if not (BUNDLE_ENV / "ray").exists():
         pytest.fail("The bundle environment is missing: run the tests with `make test`.")
-    cluster = Cluster(_free_port(), _free_port(), tmp_path_factory.mktemp("ray"))
+    cluster = Cluster(free_port(), free_port(), tmp_path_factory.mktemp("ray"))
     cluster.start()
     try:
         yield cluster

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 from cellserve.converter import analyse, read_notebook
 from cellserve.converter._generate import render_app
+from cellserve.converter.bundle_files.cellserve_values import cell_of
 from tests.notebooks import make_notebook
-
-SUPPORT = Path(__file__).resolve().parents[2] / "converter" / "bundle_files" / "cellserve_support.py"
 
 
 def app_source(tmp_path: Path, cells: list[tuple[str, str | None]]) -> str:
     return render_app(analyse(read_notebook(make_notebook(tmp_path / "nb.ipynb", cells))))
-
-
-def support_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("support_under_test", SUPPORT)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    import sys
-
-    sys.path.insert(0, str(SUPPORT.parent))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SUPPORT.parent))
-    return module
 
 
 def test_cells_appear_one_for_one(tmp_path: Path) -> None:
@@ -71,11 +53,8 @@ def test_errors_map_back_to_cells(tmp_path: Path) -> None:
         tmp_path,
         [("def helper(v):\n    check = 1\n    return 1 / v", None), ("y = payload\nz = helper(y)\nz", "predict")],
     )
-    app = tmp_path / "app.py"
-    app.write_text(source)
     lines = source.splitlines()
-    support = support_module()
     division = next(i for i, line in enumerate(lines, 1) if "return 1 / v" in line)
     call = next(i for i, line in enumerate(lines, 1) if "z = helper(y)" in line)
-    assert support._cell_of(app, division) == {"cell": 1, "line": 3}
-    assert support._cell_of(app, call) == {"cell": 2, "line": 2}
+    assert cell_of(source, division) == {"cell": 1, "line": 3}
+    assert cell_of(source, call) == {"cell": 2, "line": 2}

@@ -1,0 +1,102 @@
+"""Cluster back ends, looked up by name: ``embedded`` (a local Ray head of cellserve's own) and
+``address`` (an existing cluster, reached through its dashboard)."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from cellserve.exceptions import ClusterError
+
+DEFAULT_HTTP_PORT = 8000
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A Ray cluster cellserve can deploy to: its dashboard, and where its Serve proxy listens."""
+
+    kind: str
+    dashboard: str
+    http_port: int = DEFAULT_HTTP_PORT
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.dashboard).hostname or "127.0.0.1"
+
+    def endpoint(self, route: str) -> str:
+        return f"http://{self.host}:{self.http_port}{route}"
+
+
+def http_port() -> int:
+    """The Serve HTTP port to start Serve with (CELLSERVE_HTTP_PORT, default 8000)."""
+    raw = os.environ.get("CELLSERVE_HTTP_PORT", str(DEFAULT_HTTP_PORT))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ClusterError(f"Got {raw!r} for CELLSERVE_HTTP_PORT: it must be a port number (1-65535).")
+    return int(raw)
+
+
+def dashboard_answers(url: str, timeout: float = 3) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/version", timeout=timeout) as response:  # noqa: S310
+            return bool(json.load(response).get("ray_version"))
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def normalise_address(address: str) -> str:
+    """A dashboard URL from what a user may type: ``host:8265`` or ``http://host:8265``."""
+    if address.startswith("ray://"):
+        raise ClusterError(
+            f"Got {address!r} for --address: cellserve talks to the cluster's dashboard "
+            "(http://HOST:8265 by default), not the Ray client port."
+        )
+    url = address if "://" in address else f"http://{address}"
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or not parsed.port:
+        raise ClusterError(f"Got {address!r} for --address: give the dashboard address, e.g. http://10.0.0.5:8265.")
+    return url.rstrip("/")
+
+
+def connect_address(address: str | None) -> Cluster:
+    """An existing cluster, by its dashboard address."""
+    assert address is not None
+    url = normalise_address(address)
+    if not dashboard_answers(url):
+        raise ClusterError(
+            f"No Ray dashboard answers at {url}. --address takes the cluster's dashboard address "
+            "(port 8265 by default, not the GCS port 6379); check that the cluster is up and reachable."
+        )
+    return Cluster("address", url, http_port())
+
+
+def connect_embedded(_: str | None = None) -> Cluster:
+    """cellserve's own local Ray head, started on first use and kept running."""
+    from . import _embedded
+
+    return _embedded.ensure_running()
+
+
+BACKENDS: dict[str, Callable[[str | None], Cluster]] = {
+    "embedded": connect_embedded,
+    "address": connect_address,
+}
+
+
+def backend(name: str) -> Callable[[str | None], Cluster]:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise ClusterError(f"Unknown cluster back end {name!r}; known: {', '.join(sorted(BACKENDS))}.") from None
+
+
+def connect(address: str | None = None) -> Cluster:
+    """``--address``, else RAY_ADDRESS, else the embedded cluster."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address in (None, "", "local", "auto"):
+        return backend("embedded")(None)
+    return backend("address")(address)

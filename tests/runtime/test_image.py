@@ -1,0 +1,73 @@
+"""`cellserve build`: a real image from a real Docker engine, run with host networking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cellserve.exceptions import ImageError
+from cellserve.runtime import build_image
+from tests.conftest import Cluster, wait_until_healthy
+from tests.notebooks import make_notebook
+from tests.runtime.conftest import calc_notebook
+from tests.runtime.docker_base import ensure_base_image
+
+pytestmark = [pytest.mark.docker, pytest.mark.kernel]
+TAG = "cellserve-test-calc:1"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Any]:
+    import docker
+
+    client = docker.from_env()
+    ensure_base_image(client)
+    yield client
+    client.close()
+
+
+def test_build_and_run_the_image(engine: Any, ray_cluster: Cluster, tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = build_image(calc_notebook(tmp_path / "calc.ipynb", 3), TAG, base_image="cellserve-test-base:bookworm",
+                         log=lines.append)  # fmt: skip
+    assert result.tag == TAG
+    assert result.size_bytes > 0
+    assert any("ray[serve]==2.60.0" in line for line in lines)  # the build log was streamed
+    ray_cluster.python("import ray; from ray import serve; ray.init(); serve.shutdown()")  # frees port 8000
+    container = engine.containers.run(TAG, detach=True, network_mode="host")
+    try:
+        wait_until_healthy("http://127.0.0.1:8000/calc/healthz", timeout=400)
+        answer = httpx.post("http://127.0.0.1:8000/calc/predict", json={"x": [1, 2, 3]}, timeout=30)
+        assert answer.json() == {"total": 18, "factor": 3}
+    finally:
+        container.remove(force=True)
+        engine.images.remove(TAG, force=True)
+
+
+def test_a_missing_base_image_is_named(engine: Any, tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="'cellserve-no-such-base:0' is neither present locally nor pullable"):
+        build_image(calc_notebook(tmp_path / "calc.ipynb", 1), "cellserve-test-never:1",
+                    base_image="cellserve-no-such-base:0")  # fmt: skip
+
+
+def test_a_failing_step_shows_the_log_tail(engine: Any, tmp_path: Path) -> None:
+    notebook = make_notebook(
+        tmp_path / "nb.ipynb",
+        [("%pip install cellserve-no-such-package-0==1.0\npayload = 1", None), ("payload", "predict")],
+    )
+    with pytest.raises(ImageError) as caught:
+        build_image(notebook, "cellserve-test-never:1", base_image="cellserve-test-base:bookworm")
+    message = str(caught.value)
+    assert "Building image 'cellserve-test-never:1' on 'cellserve-test-base:bookworm' failed" in message
+    assert "cellserve-no-such-package-0" in message
+    assert "Last lines of the build log" in message
+
+
+def test_no_engine_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    with pytest.raises(ImageError, match="No Docker engine answers"):
+        build_image(calc_notebook(tmp_path / "calc.ipynb", 1), "cellserve-test-never:1")
