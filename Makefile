@@ -9,7 +9,7 @@ PORT ?= 8888
 # JupyterLab refuses to run as root unless told to (containers, CI machines).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install run test test-fast lint format bench clean
+.PHONY: install system run test test-fast lint format bench clean
 
 install: $(INSTALLED)
 
@@ -29,8 +29,12 @@ $(BUNDLE_INSTALLED): $(INSTALLED) tools/make_bundle_env.sh
 run: install
 	$(VENV)/bin/jupyter lab --notebook-dir=examples --port=$(PORT) --ServerApp.open_browser=False $(ROOT_FLAG)
 
-## make test: every test, against a real Jupyter kernel and a real Ray cluster the tests start
-test: $(BUNDLE_INSTALLED)
+## system: a Docker engine and debootstrap for the image tests (installed with apt when missing)
+system:
+	bash tools/setup_system.sh
+
+## make test: every test, against a real Jupyter kernel, a real Ray cluster and a real Docker engine
+test: $(BUNDLE_INSTALLED) system
 	$(PY) -m pytest
 
 ## make test-fast: the tests that need no kernel and no cluster
@@ -48,6 +52,7 @@ format: install
 
 bench: install
 	$(PY) bench/bench_convert.py
+	$(PY) bench/bench_publish.py
 
 clean:
 	rm -rf $(VENV) $(BUNDLE_ENV) .pytest_cache .mypy_cache .ruff_cache
