@@ -20,7 +20,7 @@ from typing import Any
 
 from cellserve.converter import convert, read_notebook
 from cellserve.converter._settings import SERVICE_NAME
-from cellserve.exceptions import CellserveError, DeployError, SettingsError
+from cellserve.exceptions import CellserveError, DeployError, ServiceNotFoundError, SettingsError
 
 from . import _store as store
 from ._clusters import Cluster, connect
@@ -175,7 +175,7 @@ def _service_name(notebook: str | Path, name: str | None) -> str:
 def _load_or_new(name: str) -> store.ServiceRecord:
     try:
         return store.load(name)
-    except CellserveError:
+    except ServiceNotFoundError:
         return store.ServiceRecord(name=name, address="")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from cellserve.converter import convert
+from cellserve.runtime._smoke import difference
 from tests.conftest import Cluster, wait_until_healthy
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel]
@@ -33,22 +33,9 @@ class Served:
         return json.loads((self.bundle / name).read_text())
 
 
-def assert_close(actual: Any, expected: Any, where: str = "response") -> None:
-    """Equal JSON, floats within a relative 1e-4."""
-    if isinstance(expected, float) and isinstance(actual, (int, float)):
-        assert math.isclose(actual, expected, rel_tol=1e-4, abs_tol=1e-6), f"{where}: {actual} != {expected}"
-    elif isinstance(expected, dict):
-        assert isinstance(actual, dict), f"{where}: {actual} != {expected}"
-        assert set(actual) == set(expected), f"{where}: {actual} != {expected}"
-        for key in expected:
-            assert_close(actual[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list), f"{where}: {actual} != {expected}"
-        assert len(actual) == len(expected), f"{where}: {actual} != {expected}"
-        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_close(a, e, f"{where}[{index}]")
-    else:
-        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+def assert_close(actual: Any, expected: Any) -> None:
+    """Equal JSON, floats within the smoke test's tolerance."""
+    assert difference(actual, expected) is None, difference(actual, expected)
 
 
 @pytest.fixture(scope="module", params=["digits", "wine", "sentences"])
