@@ -20,6 +20,7 @@ from ._notebook import Notebook, Role
 
 _AMBIENT = set(dir(builtins)) | {"__name__", "__doc__"}
 SUPPORT_NAMES = {"display"}  # IPython's, provided in the bundle by cellserve_support
+_CELL = 100_000  # where a name is used: cell number * _CELL + line
 
 
 @dataclass
@@ -108,18 +109,20 @@ def analyse(notebook: Notebook) -> Plan:
 
 
 def _flow(cells: list[ParsedCell], defined: set[str] | None = None) -> Flow:
-    flow = block_flow([s for p in cells for s in p.code], defined)
-    flow.free = {name: _encode(cells, line, name) for name, line in flow.free.items()}
-    flow.deferred = {name: _encode(cells, line, name) for name, line in flow.deferred.items()}
-    return flow
-
-
-def _encode(cells: list[ParsedCell], line: int, name: str) -> int:
-    """Pack (cell number, line) into one int so Flow's dicts carry where a name is used."""
+    """The cells' flow in order; each name's first use is packed as cell * _CELL + line."""
+    start = set(defined or ())
+    bound = set(start)
+    flow = Flow()
     for parsed in cells:
-        if any(isinstance(n, ast.Name) and n.id == name and n.lineno == line for n in ast.walk(parsed.tree)):
-            return parsed.cell.number * 100_000 + line
-    return cells[0].cell.number * 100_000 + line if cells else line
+        part = block_flow(parsed.code, bound)
+        where = parsed.cell.number * _CELL
+        for name, line in part.free.items():
+            flow.free.setdefault(name, where + line)
+        for name, line in part.deferred.items():
+            flow.deferred.setdefault(name, where + line)
+        bound |= part.stores
+    flow.stores = bound - start
+    return flow
 
 
 class _Resolver:
@@ -181,7 +184,7 @@ class _Resolver:
 
     def _needs_of(self, definition: Definition) -> list[tuple[str, int]]:
         flow = block_flow([definition.statement])
-        number = definition.where.cell.number * 100_000 + definition.statement.lineno
+        number = definition.where.cell.number * _CELL + definition.statement.lineno
         return [(name, number) for name in flow.unresolved() if name != definition.name]
 
     def _needs_values_now(self, definition: Definition, setup: Flow) -> bool:
@@ -193,7 +196,7 @@ class _Resolver:
         return False
 
     def _unresolved(self, name: str, where: int) -> None:
-        number, line = divmod(where, 100_000)
+        number, line = divmod(where, _CELL)
         cell = next((c for c in self.notebook.cells if c.number == number), None)
         label = cell.label if cell else f"cell {number}"
         raise AnalysisError(

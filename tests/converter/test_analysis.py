@@ -148,3 +148,9 @@ def test_analysis_errors_name_the_cell_and_line(tmp_path: Path, cells: Cells, me
 def test_syntax_error_in_untagged_cell_is_ignored(tmp_path: Path) -> None:
     plan = plan_of(tmp_path, [("this is not python", None), ("payload", "predict")])
     assert plan.predict.params == ["payload"]
+
+
+def test_unresolved_name_is_placed_in_the_right_cell_when_lines_coincide(tmp_path: Path) -> None:
+    cells: Cells = [("def f():\n    return missing", "predict"), ("x = 1\ny = missing\nf() + y", "predict")]
+    with pytest.raises(AnalysisError, match=r"cell 2 \(predict\), line 2: name 'missing'"):
+        plan_of(tmp_path, cells)
