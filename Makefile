@@ -37,9 +37,9 @@ system:
 test: $(BUNDLE_INSTALLED) system
 	$(PY) -m pytest
 
-## make test-fast: the tests that need no kernel and no cluster
+## make test-fast: the tests that need no kernel, no cluster and no browser
 test-fast: install
-	$(PY) -m pytest -m "not kernel and not ray"
+	$(PY) -m pytest -m "not kernel and not ray and not browser"
 
 lint: install
 	$(VENV)/bin/ruff check .

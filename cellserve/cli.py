@@ -174,7 +174,9 @@ def status(
         _print_json(info)
         return
     out.print(f"[bold]{info['name']}[/bold]  {info['status']}  live: version {info['live'] or '-'}")
-    out.print(f"endpoint: {info['endpoint'] or '-'}\ncluster: {info['cluster']}", highlight=False)
+    out.print(
+        f"endpoint: {info['endpoint'] or '-'}\npage: {info['page'] or '-'}\ncluster: {info['cluster']}", highlight=False
+    )
     for stage, detail in info["stages"].items():
         states = ", ".join(r["state"] for r in detail["replicas"]) or "no replica"
         out.print(f"  {stage:<14} {detail['status']:<10} replicas: {states}")
@@ -217,6 +219,28 @@ def rollback(
         return
     err.print(f"[green]{name} version {result['live']} is live again.[/green]")
     out.print(result["endpoint"], highlight=False)
+
+
+@app.command()
+def token(
+    name: Annotated[str, typer.Argument(help="The service.")],
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Make a new token; the live version is redeployed to take it.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a token-protected service's access token and share link, or replace the token."""
+    from cellserve.runtime import token as service_token
+
+    _quiet_ray()
+    with err.status(f"Rotating {name}'s token" if rotate else f"Reading {name}'s token"):
+        result = _guarded(lambda: service_token(name, rotate=rotate), as_json=as_json)
+    if as_json:
+        _print_json(result)
+        return
+    if rotate:
+        err.print("[green]New token in force; the old one no longer works.[/green]")
+    out.print(f"token: {result['token']}\nshare link: {result['share_link']}", highlight=False, soft_wrap=True)
 
 
 @app.command()

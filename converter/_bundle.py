@@ -20,9 +20,17 @@ from ._capture import Capture, capture_headless
 from ._files import dockerfile, readme, requirements, serve_config
 from ._generate import render_app
 from ._notebook import read_notebook
+from ._page import write_page_parts
 
 MANIFEST = "cellserve.json"
-_SUPPORT_FILES = ("cellserve_support.py", "cellserve_values.py", "cellserve_deploy.py")
+_SUPPORT_FILES = (
+    "cellserve_support.py",
+    "cellserve_values.py",
+    "cellserve_access.py",
+    "cellserve_page.py",
+    "cellserve_page.html",
+    "cellserve_deploy.py",
+)
 Progress = Callable[[str], None]
 
 
@@ -89,6 +97,7 @@ def write_bundle(plan: Plan, capture: Capture, out: Path, *, base_image: str | N
         (out / name).write_text(text, encoding="utf-8")
     for name in _SUPPORT_FILES:
         shutil.copyfile(Path(__file__).parent / "bundle_files" / name, out / name)
+    write_page_parts(plan.notebook, out)
     _copy_local_modules(plan, capture, out)
     (out / "capture.json").unlink(missing_ok=True)
     (out / MANIFEST).write_text(json.dumps(_manifest(plan, capture), indent=2) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+from importlib.metadata import version as package_version
 from typing import Any
 
 import jinja2
@@ -78,6 +79,10 @@ def requirements(plan: Plan, capture: Capture) -> str:
             bare = requirement.lower()
         if bare not in pinned:
             lines.append(f"{requirement}  # from %pip install in the notebook")
+    if "fastapi-offline" not in pinned:
+        lines.append(
+            f"fastapi-offline=={package_version('fastapi-offline')}  # the API docs' Swagger UI files, served offline"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -86,6 +86,7 @@ def _app_lines(plan: Plan) -> list[str]:
         "input_variable": settings.input_variable,
         "request_schema": settings.request_schema,
         "max_request_bytes": settings.max_request_bytes,
+        "access": settings.access,
     }
     lines = ["app = cellserve.build_app(", "    cellserve.ServiceSpec("]
     lines += [f"        {key}={value!r}," for key, value in service.items()]

@@ -92,6 +92,13 @@ class ServiceSettings(BaseModel):
     )
     max_request_bytes: int = Field(10 * 2**20, gt=0, description="Largest accepted request body (413 above).")
     execution_timeout: int = Field(600, gt=0, description="Seconds a cell may run during headless capture.")
+    access: Literal["public", "token"] = Field(
+        "public",
+        description=(
+            "'public': anyone who can reach the service may call it. 'token': /predict, the page and the docs "
+            "need the service's access token (`cellserve token NAME`); the share link carries it."
+        ),
+    )
     base_image: str | None = Field(
         None, description="Docker base image; default: the official Ray image for this Ray and Python."
     )

@@ -7,6 +7,7 @@ from typing import Any
 from cellserve.exceptions import ClusterError, DeployError, ServiceNotFoundError
 
 from . import _store as store
+from . import _tokens as tokens
 from ._clusters import Cluster, connect, dashboard_answers
 from ._publish import deploy_script_dir
 from ._serve import ServeCluster
@@ -55,7 +56,7 @@ def status(name: str) -> dict[str, Any]:
         "name": name,
         "live": record.live,
         "endpoint": f"{record.endpoint}/predict" if record.endpoint else None,
-        "page": f"{record.endpoint}/" if record.endpoint else None,
+        "page": tokens.share_link(f"{record.endpoint}/", tokens.read(name)) if record.endpoint else None,
         "cluster": record.address,
         **_serve_view(record),
         "versions": [v.model_dump() for v in record.versions],
@@ -111,15 +112,74 @@ def rollback(name: str, version: int | None = None, *, timeout: float = 600) -> 
                 stage="rollback",
             )
         cluster = _cluster_of(record, start=True)
-        bundle = store.bundle_dir(name, target.version)
-        ServeCluster(cluster).deploy(bundle, name, f"/{name}", stage="rollback", timeout=timeout, pip=False)
-        smoke_test(cluster.endpoint(f"/{name}"), bundle, stage="rollback")
+        token = _redeploy(cluster, record, target, stage="rollback", timeout=timeout)
         for other in record.versions:
             if other.status == "live":
                 other.status = "previous"
         target.status, record.live = "live", target.version
         store.save(record)
-    return {"name": name, "live": target.version, "endpoint": f"{record.endpoint}/predict"}
+    return {
+        "name": name,
+        "live": target.version,
+        "endpoint": f"{record.endpoint}/predict",
+        "page": tokens.share_link(f"{record.endpoint}/", token),
+    }
+
+
+def _redeploy(
+    cluster: Cluster,
+    record: store.ServiceRecord,
+    target: store.VersionRecord,
+    *,
+    stage: str,
+    timeout: float,
+    token: str | None = None,
+) -> str | None:
+    """Deploy a kept version again as the live app (a rolling update); returns the token it now takes."""
+    bundle = store.bundle_dir(record.name, target.version)
+    protected = tokens.access_of(bundle) == "token"
+    token = (token or tokens.ensure(record.name)) if protected else None
+    tokens.write_release(bundle, version=target.version, published=target.created, token=token)
+    ServeCluster(cluster).deploy(bundle, record.name, f"/{record.name}", stage=stage, timeout=timeout, pip=False)
+    smoke_test(cluster.endpoint(f"/{record.name}"), bundle, stage=stage, token=token)
+    return token
+
+
+def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str, Any]:
+    """The service's access token and share link; ``rotate`` makes a new one and redeploys the live version.
+
+    The old token keeps working until the rolling update has replaced every replica; if the
+    update fails, the old token stays the one in force.
+    """
+    with store.locked(name):
+        record = store.load(name)
+        if record.live is None:
+            raise DeployError(f"Service {name!r} has no live version; publish it first.", stage="token")
+        live = record.version(record.live)
+        bundle = store.bundle_dir(name, live.version)
+        if tokens.access_of(bundle) != "token":
+            raise DeployError(
+                f"Service {name!r} is public: it takes no token. Set access to 'token' in the notebook's "
+                "cellserve settings and publish again.",
+                stage="token",
+            )
+        current = tokens.ensure(name)
+        if rotate:
+            fresh = tokens.new()
+            try:
+                _redeploy(_cluster_of(record, start=True), record, live, stage="token", timeout=timeout, token=fresh)
+            except Exception:
+                tokens.write_release(bundle, version=live.version, published=live.created, token=current)
+                raise
+            tokens.save(name, fresh)
+            current = fresh
+    return {
+        "name": name,
+        "token": current,
+        "rotated": rotate,
+        "share_link": tokens.share_link(f"{record.endpoint}/", current),
+        "endpoint": f"{record.endpoint}/predict",
+    }
 
 
 def _previous(record: store.ServiceRecord) -> store.VersionRecord:

@@ -23,6 +23,7 @@ from cellserve.converter._settings import SERVICE_NAME
 from cellserve.exceptions import CellserveError, DeployError, ServiceNotFoundError, SettingsError
 
 from . import _store as store
+from . import _tokens as tokens
 from ._clusters import Cluster, connect
 from ._preflight import check_resources
 from ._serve import ServeCluster
@@ -41,6 +42,7 @@ class PublishResult:
     endpoint: str
     page: str
     cluster: str
+    access: str = "public"
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -113,6 +115,9 @@ def publish(
             cluster = connect(address)
             record.address, record.cluster_kind = cluster.dashboard, cluster.kind
             warnings = check_resources(cluster, converted.plan.notebook.settings)
+            access = converted.plan.notebook.settings.access
+            token = tokens.ensure(name) if access == "token" else None
+            tokens.write_release(bundle, version=version.version, published=version.created, token=token)
             serve = ServeCluster(cluster)
             pip = cluster.kind != "embedded" if install_requirements is None else install_requirements
             version.status = "deploying"
@@ -120,11 +125,11 @@ def publish(
             steps.start("deploy", f"Deploying version {version.version} under {staging_route} for a test")
             serve.deploy(bundle, staging, staging_route, stage="deploy", timeout=timeout, pip=pip)
             steps.start("smoke-test", "Sending the example request; the answer must be the notebook's output")
-            smoke_test(cluster.endpoint(staging_route), bundle)
+            smoke_test(cluster.endpoint(staging_route), bundle, token=token)
             steps.start("promote", f"Making version {version.version} live at /{name}")
             _delete_quietly(serve, staging)  # frees its resources for the live update
             serve.deploy(bundle, name, f"/{name}", stage="promote", timeout=timeout, pip=pip)
-            smoke_test(cluster.endpoint(f"/{name}"), bundle, stage="promote")
+            smoke_test(cluster.endpoint(f"/{name}"), bundle, stage="promote", token=token)
         except CellserveError as exc:
             stage = getattr(exc, "stage", None) or steps.current
             version.status, version.failed_stage, version.error = "failed", stage, str(exc)
@@ -145,8 +150,9 @@ def publish(
         name=name,
         version=version.version,
         endpoint=f"{record.endpoint}/predict",
-        page=f"{record.endpoint}/",
+        page=tokens.share_link(f"{record.endpoint}/", token),
         cluster=cluster.dashboard,
+        access=access,
         timings=version.timings,
         warnings=warnings,
     )

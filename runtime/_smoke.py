@@ -47,16 +47,20 @@ def _short(value: Any) -> str:
     return text if len(text) < 120 else text[:117] + "..."
 
 
-def smoke_test(url: str, bundle: Path, *, stage: str = "smoke-test", timeout: float = 120) -> float:
+def smoke_test(
+    url: str, bundle: Path, *, stage: str = "smoke-test", timeout: float = 120, token: str | None = None
+) -> float:
     """POST the example request to ``url``/predict; returns the answer's latency in seconds."""
     example = (bundle / "example_request.json").read_bytes()
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     expected = json.loads((bundle / "expected_response.json").read_text())
     deadline = time.monotonic() + timeout
     while True:
         started = time.perf_counter()
         try:
-            response = httpx.post(f"{url}/predict", content=example, timeout=60,
-                                  headers={"Content-Type": "application/json"})  # fmt: skip
+            response = httpx.post(f"{url}/predict", content=example, timeout=60, headers=headers)
         except httpx.HTTPError as exc:
             response = None
             problem = f"no answer from {url}/predict: {exc}"

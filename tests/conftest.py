@@ -41,6 +41,11 @@ class Cluster:
         return f"http://127.0.0.1:{self.dashboard_port}"
 
     @property
+    def temp_dir(self) -> Path:
+        """Where Ray keeps this cluster's sessions, logs included."""
+        return Path(f"/tmp/ray-cellserve-{self.port}")
+
+    @property
     def env(self) -> dict[str, str]:
         return {
             **os.environ,
@@ -56,7 +61,7 @@ class Cluster:
         command = [
             str(BUNDLE_ENV / "ray"), "start", "--head", f"--port={self.port}",
             f"--dashboard-port={self.dashboard_port}", "--num-cpus=4", f"--num-gpus={num_gpus}",
-            "--disable-usage-stats", f"--temp-dir=/tmp/ray-cellserve-{self.port}",
+            "--disable-usage-stats", f"--temp-dir={self.temp_dir}",
         ]  # fmt: skip
         subprocess.run(command, cwd=self.workdir, env=self.env, check=True, capture_output=True, timeout=180)
 

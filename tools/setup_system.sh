@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The system parts the tests talk to: a Docker engine (vfs storage, as this machine supports)
-# and debootstrap, which makes the tests' base image since no image registry can be reached.
+# The system parts the tests talk to: a Docker engine (vfs storage, as this machine supports),
+# debootstrap, which makes the tests' base image since no image registry can be reached,
+# and Chromium, which the browser tests drive through Playwright.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup_system: the tests need ${need[*]}; install them (as root) and start dockerd" >&2

@@ -6,6 +6,7 @@ are needed to run it: cellserve itself is not.
 """
 
 import asyncio
+import copy
 import json
 import logging
 import os
@@ -16,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cellserve_page as page
 import cloudpickle
 import ray
+from cellserve_access import Access
 from cellserve_values import cell_of, check, infer_schema, to_jsonable
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
@@ -55,9 +58,24 @@ class ServiceSpec:
     input_variable: str
     request_schema: str | dict[str, Any] = "inferred"
     max_request_bytes: int = 10 * 2**20
+    access: str = "public"
 
     def example(self) -> Any:
         return json.loads((HERE / "example_request.json").read_text())
+
+    def expected(self) -> Any:
+        path = HERE / "expected_response.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def release(self) -> dict[str, Any]:
+        """Version, publication time and token digest, written by `cellserve publish` at each deploy."""
+        path = HERE / "release.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def settings(self) -> dict[str, Any]:
+        path = HERE / "cellserve.json"
+        found: dict[str, Any] = json.loads(path.read_text()).get("settings", {}) if path.is_file() else {}
+        return found
 
     def schema(self) -> dict[str, Any] | None:
         if self.request_schema == "off":
@@ -130,7 +148,15 @@ class Predict:
         return outcome
 
 
-api = FastAPI()
+api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+
+def _unauthorized(message: str, request: Request, title: str) -> Response:
+    """401: JSON for programs, a short page for a browser that opened a link without its token."""
+    headers = {"WWW-Authenticate": 'Bearer realm="cellserve"'}
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(page.unauthorized_page(title, message), status_code=401, headers=headers)
+    return JSONResponse({"error": {"type": "unauthorized", "message": message}}, status_code=401, headers=headers)
 
 
 @serve.deployment(name="preprocessing")
@@ -141,11 +167,29 @@ class Preprocessing:
         self.stage = Stage(spec)
         self.service = service
         self.schema = service.schema()
+        self.release = service.release()
+        self.access = Access.configure(service.access, self.release.get("token_sha256"))
         api.title = service.title
+        api.version = str(self.release.get("version", "unversioned"))
         api.description = f"Prediction service made by cellserve from {service.notebook}."
+        self.openapi = page.add_predict_docs(
+            api.openapi(),
+            schema=self.schema,
+            example=service.example(),
+            expected=service.expected(),
+            notebook=service.notebook,
+            access=service.access,
+        )
+
+    def refusal(self, request: Request) -> Response | None:
+        why = self.access.refusal(request.headers.get("authorization"), request.query_params.get("token"))
+        return _unauthorized(why, request, self.service.title) if why else None
 
     @api.post("/predict")
-    async def predict(self, request: Request) -> JSONResponse:
+    async def predict(self, request: Request) -> Response:
+        refused = self.refusal(request)
+        if refused is not None:
+            return refused
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
@@ -168,26 +212,83 @@ class Preprocessing:
             return _error(500, error.pop("type"), error.pop("message"), exception=True, **error)
         return JSONResponse(outcome["value"])
 
+    async def placements(self) -> dict[str, dict[str, Any]]:
+        predict = await self.predict_stage.placement.remote()
+        return {"preprocessing": self.stage.placement(), "predict": predict}
+
     @api.get("/healthz")
     async def healthz(self) -> dict[str, Any]:
         """Healthy when both stages answer; says where each replica that answered runs."""
-        predict = await self.predict_stage.placement.remote()
-        stages = {"preprocessing": self.stage.placement(), "predict": predict}
-        return {"status": "ok", "service": self.service.name, "stages": stages}
+        return {"status": "ok", "service": self.service.name, "stages": await self.placements()}
 
-    @api.get("/")
-    async def index(self) -> dict[str, Any]:
-        return {
-            "service": self.service.name,
-            "title": self.service.title,
-            "routes": {
-                "POST predict": "JSON request in, prediction out",
-                "GET healthz": "health",
-                "GET docs": "OpenAPI documentation",
-                "GET openapi.json": "OpenAPI schema",
-            },
-            "example_request": self.service.example(),
-        }
+    @api.get("/", include_in_schema=False)
+    async def index(self, request: Request) -> Response:
+        """The shareable service page."""
+        refused = self.refusal(request)
+        if refused is not None:
+            return refused
+        nonce = page.nonce()
+        info = page.PageInfo(
+            name=self.service.name,
+            title=self.service.title,
+            notebook=self.service.notebook,
+            base=request.scope.get("root_path", ""),
+            example=self.service.example(),
+            expected=self.service.expected(),
+            access=self.service.access,
+            version=str(self.release.get("version", "unversioned")),
+            published=self.release.get("published", "not published by cellserve"),
+            token=request.query_params.get("token") if not self.access.public else None,
+            stages=page.stage_rows(self.service.settings(), await self.placements()),
+        )
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        return HTMLResponse(page.render_page(info, origin, nonce), headers=page.page_headers(nonce))
+
+    @api.get("/info")
+    async def info(self, request: Request) -> Response:
+        """The page's facts as JSON: version, publication, access, example, stages."""
+        refused = self.refusal(request)
+        if refused is not None:
+            return refused
+        return JSONResponse(
+            {
+                "service": self.service.name,
+                "title": self.service.title,
+                "notebook": self.service.notebook,
+                "version": self.release.get("version"),
+                "published": self.release.get("published"),
+                "access": self.service.access,
+                "example_request": self.service.example(),
+                "settings": self.service.settings(),
+                "stages": await self.placements(),
+            }
+        )
+
+    @api.get("/openapi.json", include_in_schema=False)
+    async def openapi_document(self, request: Request) -> Response:
+        refused = self.refusal(request)
+        if refused is not None:
+            return refused
+        document = copy.deepcopy(self.openapi)
+        document["servers"] = [{"url": request.scope.get("root_path", "") or "/"}]
+        return JSONResponse(document)
+
+    @api.get("/docs", include_in_schema=False)
+    async def docs(self, request: Request) -> Response:
+        refused = self.refusal(request)
+        if refused is not None:
+            return refused
+        nonce = page.nonce()
+        base = request.scope.get("root_path", "")
+        return HTMLResponse(page.render_docs(self.service.title, base, nonce), headers=page.docs_headers(nonce))
+
+    @api.get("/docs/assets/{name}", include_in_schema=False)
+    async def docs_asset(self, name: str) -> Response:
+        found = page.docs_asset(name)
+        if found is None:
+            return _error(404, "not_found", f"No docs file {name!r} (is the fastapi-offline package installed?).")
+        content, media_type = found
+        return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _with_options(deployment: Any, spec: StageSpec) -> Any:

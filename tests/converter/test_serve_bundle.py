@@ -71,11 +71,21 @@ def test_routes(served: Served) -> None:
     assert health["stages"]["predict"]["gpu_ids"] == []
     assert health["stages"]["preprocessing"]["gpu_ids"] == []
     spec = httpx.get(f"{served.url}/openapi.json", timeout=10).json()
-    assert "/predict" in spec["paths"]
-    assert "swagger" in httpx.get(f"{served.url}/docs", timeout=10).text.lower()
-    index = httpx.get(f"{served.url}/", timeout=10).json()
-    assert index["service"] == served.name
-    assert index["example_request"] == served.json_file("example_request.json")
+    body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["example"] == served.json_file("example_request.json")
+    docs = httpx.get(f"{served.url}/docs", timeout=10).text
+    assert "swagger-ui-bundle.js" in docs
+    asset = httpx.get(f"{served.url}/docs/assets/swagger-ui-bundle.js", timeout=10)
+    assert asset.status_code == 200
+    assert len(asset.content) > 100_000
+    info = httpx.get(f"{served.url}/info", timeout=10).json()
+    assert info["service"] == served.name
+    assert info["example_request"] == served.json_file("example_request.json")
+    assert info["version"] is None  # served by `serve run`, not published: no release
+    page = httpx.get(f"{served.url}/", timeout=10)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "script-src 'nonce-" in page.headers["content-security-policy"]
+    assert "version unversioned" in page.text
 
 
 def test_unparsable_body_is_a_400(served: Served) -> None:

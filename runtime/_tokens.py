@@ -1,0 +1,70 @@
+"""Access tokens and the release file each deploy writes into the bundle.
+
+The token of a service lives only here, in ``services/<name>/token`` (mode 0600).
+The service gets its SHA-256 digest in ``release.json``, beside the version number
+and publication time the service page shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cellserve.converter.bundle_files.cellserve_access import digest
+
+from . import _store as store
+
+RELEASE = "release.json"
+
+
+def _path(name: str) -> Path:
+    return store.service_dir(name) / "token"
+
+
+def read(name: str) -> str | None:
+    path = _path(name)
+    return path.read_text().strip() if path.is_file() else None
+
+
+def save(name: str, token: str) -> None:
+    path = _path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(token + "\n")
+    os.replace(temporary, path)
+
+
+def new() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def ensure(name: str) -> str:
+    """The service's token, made on first use."""
+    token = read(name)
+    if token is None:
+        token = new()
+        save(name, token)
+    return token
+
+
+def access_of(bundle: Path) -> str:
+    """'public' or 'token', as the notebook behind ``bundle`` asked."""
+    manifest = json.loads((bundle / "cellserve.json").read_text())
+    return str(manifest.get("settings", {}).get("access", "public"))
+
+
+def write_release(bundle: Path, *, version: int, published: str, token: str | None) -> None:
+    """What the deployed service says about itself; the token only as a digest."""
+    release: dict[str, Any] = {"version": version, "published": published}
+    if token is not None:
+        release["token_sha256"] = digest(token)
+    (bundle / RELEASE).write_text(json.dumps(release, indent=2) + "\n")
+
+
+def share_link(page: str, token: str | None) -> str:
+    return f"{page}?token={token}" if token else page
