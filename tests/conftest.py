@@ -96,7 +96,7 @@ class Cluster:
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,  # a first driver on a busy 2-core machine can take minutes
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
