@@ -9,9 +9,23 @@ PORT ?= 8888
 # JupyterLab refuses to run as root unless told to (containers, CI machines).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install system run test test-fast lint format bench clean
+JLPM := $(CURDIR)/$(VENV)/bin/jlpm
+LABEXT := extension/labextension/package.json
+LABEXT_SOURCES := $(shell find extension/src extension/style extension/schema -type f 2>/dev/null)
+
+.PHONY: install extension system run test test-fast lint format bench clean
 
 install: $(INSTALLED)
+
+## make extension: the JupyterLab sidebar (built with jlpm) and the server extension, enabled in .venv
+extension: $(LABEXT)
+	mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
+	ln -sfn $(CURDIR)/extension/labextension $(VENV)/share/jupyter/labextensions/cellserve-jupyterlab
+	cp extension/jupyter-config/cellserve.json $(VENV)/etc/jupyter/jupyter_server_config.d/cellserve.json
+
+$(LABEXT): $(INSTALLED) extension/package.json extension/yarn.lock $(LABEXT_SOURCES)
+	cd extension && $(JLPM) install --immutable && $(JLPM) build
+	touch $@
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,15 +40,17 @@ $(BUNDLE_INSTALLED): $(INSTALLED) tools/make_bundle_env.sh
 	touch $@
 
 ## make run: JupyterLab with cellserve on examples/
-run: install
+run: install extension
 	$(VENV)/bin/jupyter lab --notebook-dir=examples --port=$(PORT) --ServerApp.open_browser=False $(ROOT_FLAG)
 
 ## system: a Docker engine and debootstrap for the image tests (installed with apt when missing)
 system:
 	bash tools/setup_system.sh
 
-## make test: every test, against a real Jupyter kernel, a real Ray cluster and a real Docker engine
-test: $(BUNDLE_INSTALLED) system
+## make test: every test, against a real Jupyter kernel, a real Ray cluster, a real Docker engine,
+## a real JupyterLab and real Chromium; then the extension's own (jest) tests
+test: $(BUNDLE_INSTALLED) extension system
+	cd extension && $(JLPM) test
 	$(PY) -m pytest
 
 ## make test-fast: the tests that need no kernel, no cluster and no browser
@@ -45,6 +61,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	bash tools/typecheck.sh
+	cd extension && $(JLPM) lint:check
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -56,3 +73,4 @@ bench: install
 
 clean:
 	rm -rf $(VENV) $(BUNDLE_ENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf extension/node_modules extension/lib extension/labextension

@@ -58,11 +58,12 @@ class ClusterError(CellserveError):
 
 
 class DeployError(CellserveError):
-    """A step of a publish, rollback or delete failed; ``stage`` names it."""
+    """A step of a publish, rollback or delete failed; ``stage`` names it, ``cell`` the notebook cell behind it."""
 
-    def __init__(self, message: str, *, stage: str) -> None:
+    def __init__(self, message: str, *, stage: str, cell: int | None = None) -> None:
         super().__init__(message)
         self.stage = stage
+        self.cell = cell
 
 
 class ImageError(CellserveError):

@@ -2,13 +2,15 @@
 
 from ._analysis import Plan, StagePlan, analyse
 from ._bundle import Bundle, convert, write_bundle
-from ._capture import Capture, capture_code, capture_headless
-from ._notebook import Cell, Notebook, Role, read_notebook
+from ._capture import Capture, CaptureStep, capture_code, capture_headless
+from ._live_capture import capture_in_kernel
+from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import ServiceSettings, StageSettings, parse_settings
 
 __all__ = [
     "Bundle",
     "Capture",
+    "CaptureStep",
     "Cell",
     "Notebook",
     "Plan",
@@ -19,7 +21,9 @@ __all__ = [
     "analyse",
     "capture_code",
     "capture_headless",
+    "capture_in_kernel",
     "convert",
+    "notebook_from_json",
     "parse_settings",
     "read_notebook",
     "write_bundle",

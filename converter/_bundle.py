@@ -16,7 +16,7 @@ import ray
 from cellserve.exceptions import BundleError
 
 from ._analysis import Plan, analyse
-from ._capture import Capture, capture_headless
+from ._capture import Capture, CaptureStep, capture_headless
 from ._files import dockerfile, readme, requirements, serve_config
 from ._generate import render_app
 from ._notebook import read_notebook
@@ -54,12 +54,14 @@ def convert(
     base_image: str | None = None,
     progress: Progress | None = None,
     name: str | None = None,
+    capture: CaptureStep | None = None,
 ) -> Bundle:
     """Turn ``notebook_path`` into a service bundle in ``out_dir``.
 
     The bundle is built in a staging folder and moved into place at the end, so a
     failure at any step leaves an existing bundle in ``out_dir`` untouched. ``name``
-    overrides the service name the notebook's settings give.
+    overrides the service name the notebook's settings give. ``capture`` takes the
+    values from elsewhere than a headless run (a live kernel: :func:`capture_in_kernel`).
     """
     say = progress or (lambda _step: None)
     out = Path(out_dir).resolve()
@@ -75,9 +77,9 @@ def convert(
         staging = Path(staging_name) / "bundle"
         staging.mkdir()
         say("capture")
-        capture = capture_headless(plan, staging)
+        captured = (capture or capture_headless)(plan, staging)
         say("generate")
-        write_bundle(plan, capture, staging, base_image=base_image)
+        write_bundle(plan, captured, staging, base_image=base_image)
         say("write")
         _replace(staging, out)
     return Bundle(out, notebook.service_name, plan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ class Capture:
     requirements: dict[str, str]
     local_modules: dict[str, str]
     has_expected: bool
+
+
+CaptureStep = Callable[[Plan, Path], Capture]
+"""Runs the notebook's code somewhere and writes the capture into the folder given."""
 
 
 def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:

@@ -71,7 +71,16 @@ class Notebook:
 def read_notebook(path: str | Path) -> Notebook:
     """Read and validate ``path``; find roles from tags and settings from metadata."""
     path = Path(path)
-    node = _load(path)
+    return notebook_from_node(_load(path), path)
+
+
+def notebook_from_json(raw: object, path: str | Path) -> Notebook:
+    """The same as :func:`read_notebook` for notebook JSON already in memory (an editor's unsaved model)."""
+    path = Path(path)
+    return notebook_from_node(_validated(raw, path), path)
+
+
+def notebook_from_node(node: NotebookNode, path: Path) -> Notebook:
     cells = [
         Cell(index + 1, cell.source, _role(cell, path, index + 1), cell.get("execution_count"))
         for index, cell in enumerate(node.cells)
@@ -98,6 +107,10 @@ def _load(path: Path) -> NotebookNode:
         raise NotebookError(
             f"{path}: not a notebook: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
         ) from None
+    return _validated(raw, path)
+
+
+def _validated(raw: object, path: Path) -> NotebookNode:
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookError(f"{path}: not a notebook: the JSON has no 'nbformat' field.")
     if not isinstance(raw["nbformat"], int) or raw["nbformat"] < 4:

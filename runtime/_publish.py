@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter import convert, read_notebook
+from cellserve.converter import CaptureStep, convert, read_notebook
 from cellserve.converter._settings import SERVICE_NAME
 from cellserve.exceptions import CellserveError, DeployError, ServiceNotFoundError, SettingsError
 
@@ -91,8 +91,12 @@ def publish(
     progress: Progress | None = None,
     timeout: float = DEPLOY_TIMEOUT_S,
     install_requirements: bool | None = None,
+    capture: CaptureStep | None = None,
 ) -> PublishResult:
-    """analyse → capture → bundle → preflight → deploy → smoke-test → promote: a new live version."""
+    """analyse → capture → bundle → preflight → deploy → smoke-test → promote: a new live version.
+
+    ``capture`` replaces the headless run of the notebook (JupyterLab passes its live kernel's).
+    """
     name = _service_name(notebook, name)
     steps = _Steps(progress)
     with store.locked(name):
@@ -110,6 +114,7 @@ def publish(
                 bundle,
                 progress=lambda step: steps.start(_CONVERT_STAGES.get(step, "bundle"), _MESSAGES[step]),
                 name=name,
+                capture=capture,
             )
             steps.start("preflight", "Connecting to the cluster and checking its resources")
             cluster = connect(address)
@@ -192,7 +197,9 @@ def _failed(record: store.ServiceRecord, version: store.VersionRecord, stage: st
         else "Nothing was live before; nothing is live now."
     )
     return DeployError(
-        f"Publishing {record.name} version {version.version} failed at {stage}: {exc}\n{still}", stage=stage
+        f"Publishing {record.name} version {version.version} failed at {stage}: {exc}\n{still}",
+        stage=stage,
+        cell=getattr(exc, "cell", None),
     )
 
 

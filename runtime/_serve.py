@@ -68,7 +68,9 @@ class ServeCluster:
             time.sleep(JOB_POLL_S)
         logs = self.jobs.get_job_logs(job)
         if state != JobStatus.SUCCEEDED:
-            raise DeployError(f"{stage} failed:\n{failure_summary(logs, bundle)}", stage=stage)
+            summary = failure_summary(logs, bundle)
+            cell = re.search(r"raised by notebook cell (\d+)", summary)
+            raise DeployError(f"{stage} failed:\n{summary}", stage=stage, cell=int(cell.group(1)) if cell else None)
         return logs
 
     def _submit(self, entrypoint: str, runtime_env: dict[str, Any], stage: str) -> str:

@@ -1,0 +1,56 @@
+"""The live check: what a publish of the notebook as it is now would capture, or what stops it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cellserve.converter import Role, analyse, notebook_from_json, read_notebook
+from cellserve.exceptions import CellserveError
+
+
+def roles_of(raw: object) -> dict[str, list[int]]:
+    """Cell numbers (1-based among all cells) per role, read from the tags of notebook JSON."""
+    roles: dict[str, list[int]] = {role.value: [] for role in Role}
+    cells = raw.get("cells", []) if isinstance(raw, dict) else []
+    for number, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
+        tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell, dict) else []
+        for role in Role:
+            if isinstance(tags, list) and role.tag in tags:
+                roles[role.value].append(number)
+    return roles
+
+
+def check(path: Path, content: object | None) -> dict[str, Any]:
+    """Roles, stages and problems of the notebook at ``path``, or of ``content`` (its unsaved JSON)."""
+    if content is None:
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            content = None  # read_notebook reports what is wrong with the file
+    roles = roles_of(content)
+    try:
+        notebook = read_notebook(path) if content is None else notebook_from_json(content, path)
+    except CellserveError as exc:
+        return {"ok": False, "service": None, "roles": roles, "stages": {}, "problems": [_problem(exc)]}
+    report: dict[str, Any] = {"service": notebook.service_name, "roles": roles, "stages": {}, "problems": []}
+    try:
+        plan = analyse(notebook)
+    except CellserveError as exc:
+        report["problems"].append(_problem(exc))
+    else:
+        report["stages"] = {
+            stage.role.value: {
+                "cells": [parsed.cell.number for parsed in stage.cells],
+                "inputs": stage.params,
+                "captured": sorted(stage.captured),
+            }
+            for stage in plan.stages
+        }
+    report["ok"] = not report["problems"]
+    return report
+
+
+def _problem(exc: CellserveError) -> dict[str, Any]:
+    return {"message": str(exc), "cell": getattr(exc, "cell", None), "kind": type(exc).__name__}

@@ -1,0 +1,167 @@
+"""REST handlers under <base_url>/cellserve/: check, publish (background), services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from cellserve.converter import ServiceSettings, capture_in_kernel
+from cellserve.exceptions import CellserveError, ServiceNotFoundError
+from cellserve.runtime import delete, logs, rollback, status
+
+from ._check import check
+from ._jobs import Jobs
+from ._paths import InvalidInputError, cluster_address, notebook_path, service_name
+
+NAME = r"(?P<name>[^/]+)"
+
+
+class CellserveHandler(APIHandler):
+    """JSON in and out; errors are ``{"message", "reason"}`` with a 4xx or 5xx status."""
+
+    @property
+    def jobs(self) -> Jobs:
+        jobs: Jobs = self.settings["cellserve_jobs"]
+        return jobs
+
+    @property
+    def root(self) -> Path:
+        return Path(self.settings["server_root_dir"]).expanduser().resolve()
+
+    def body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise InvalidInputError("The request body is not JSON.") from None
+        if not isinstance(data, dict):
+            raise InvalidInputError("The request body must be a JSON object.")
+        return data
+
+    def reply(self, data: object, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def fail(self, status: int, message: str, reason: str) -> None:
+        self.reply({"message": message, "reason": reason}, status)
+
+    async def guarded(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Map what can go wrong to a JSON answer: bad input 400, unknown service 404, cellserve errors 409."""
+        try:
+            await action()
+        except InvalidInputError as exc:
+            self.fail(400, str(exc), "invalid input")
+        except ServiceNotFoundError as exc:
+            self.fail(404, str(exc), "not found")
+        except CellserveError as exc:
+            self.fail(409, str(exc), type(exc).__name__)
+
+
+class SchemaHandler(CellserveHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(ServiceSettings.model_json_schema())
+
+
+class CheckHandler(CellserveHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        async def run() -> None:
+            data = self.body()
+            path = notebook_path(self.root, data.get("path"))
+            self.reply(await asyncio.to_thread(check, path, data.get("notebook")))
+
+        await self.guarded(run)
+
+
+class PublishHandler(CellserveHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        async def run() -> None:
+            data = self.body()
+            path = notebook_path(self.root, data.get("path"))
+            address = cluster_address(data.get("address"))
+            capture = None
+            kernel_id = data.get("kernel_id")
+            if kernel_id:
+                if not isinstance(kernel_id, str) or kernel_id not in self.kernel_manager:
+                    raise InvalidInputError(f"No running kernel {kernel_id!r}.")
+                connection = self.kernel_manager.get_kernel(kernel_id).get_connection_info(session=False)
+                capture = capture_in_kernel(connection)
+            job = self.jobs.start(path, label=str(data["path"]), address=address, capture=capture)
+            self.reply(job.to_json(), 202)
+
+        await self.guarded(run)
+
+
+class PublishJobHandler(CellserveHandler):
+    @tornado.web.authenticated
+    async def get(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            self.fail(404, f"No publish {job_id!r} on this server (it may have been restarted).", "not found")
+            return
+        self.reply(job.to_json())
+
+
+class ServiceHandler(CellserveHandler):
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        async def run() -> None:
+            self.reply(await asyncio.to_thread(status, service_name(name)))
+
+        await self.guarded(run)
+
+    @tornado.web.authenticated
+    async def delete(self, name: str) -> None:
+        async def run() -> None:
+            self.reply(await asyncio.to_thread(delete, service_name(name)))
+
+        await self.guarded(run)
+
+
+class RollbackHandler(CellserveHandler):
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        async def run() -> None:
+            version = self.body().get("version")
+            if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+                raise InvalidInputError("'version' must be a version number (1, 2, …) or left out.")
+            self.reply(await asyncio.to_thread(rollback, service_name(name), version))
+
+        await self.guarded(run)
+
+
+class LogsHandler(CellserveHandler):
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        async def run() -> None:
+            tail = self.get_argument("tail", "200")
+            if not tail.isdigit() or not 1 <= int(tail) <= 10_000:
+                raise InvalidInputError("'tail' must be a number of lines from 1 to 10000.")
+            self.reply(await asyncio.to_thread(logs, service_name(name), int(tail)))
+
+        await self.guarded(run)
+
+
+def register(server_app: Any) -> None:
+    web_app = server_app.web_app
+    web_app.settings["cellserve_jobs"] = Jobs()
+    base = url_path_join(web_app.settings["base_url"], "cellserve")
+    routes: list[tuple[str, type[CellserveHandler]]] = [
+        ("settings/schema", SchemaHandler),
+        ("check", CheckHandler),
+        ("publish", PublishHandler),
+        (r"publish/(?P<job_id>[0-9a-f]+)", PublishJobHandler),
+        (rf"services/{NAME}", ServiceHandler),
+        (rf"services/{NAME}/rollback", RollbackHandler),
+        (rf"services/{NAME}/logs", LogsHandler),
+    ]
+    web_app.add_handlers(".*$", [(url_path_join(base, path), handler) for path, handler in routes])

@@ -1,0 +1,46 @@
+"""Input from the browser, validated: notebook paths inside the server's root, service names, addresses."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from cellserve.converter._settings import SERVICE_NAME
+
+
+class InvalidInputError(ValueError):
+    """A request's field is not acceptable; the message says which and why."""
+
+
+def notebook_path(root: Path, relative: object) -> Path:
+    """The notebook ``relative`` names, which must be an existing .ipynb file under ``root``."""
+    if not isinstance(relative, str) or not relative.strip():
+        raise InvalidInputError("'path' must be the notebook's path relative to the server's root.")
+    posix = PurePosixPath(relative)
+    if posix.is_absolute() or ".." in posix.parts:
+        raise InvalidInputError(f"'path' {relative!r} must be relative to the server's root, without '..'.")
+    resolved = (root / posix).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise InvalidInputError(f"'path' {relative!r} leads outside the server's root.")
+    if resolved.suffix != ".ipynb":
+        raise InvalidInputError(f"'path' {relative!r} is not a notebook (.ipynb).")
+    if not resolved.is_file():
+        raise InvalidInputError(f"No notebook at {relative!r}; save it first.")
+    return resolved
+
+
+def service_name(name: str) -> str:
+    if not SERVICE_NAME.match(name):
+        raise InvalidInputError(
+            f"{name!r} is not a service name: 1-63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit."
+        )
+    return name
+
+
+def cluster_address(address: object) -> str | None:
+    """None for the embedded local cluster, else a Ray dashboard address."""
+    if address is None or address == "":
+        return None
+    if not isinstance(address, str) or len(address) > 300 or any(c.isspace() for c in address):
+        raise InvalidInputError("'address' must be a Ray dashboard address such as http://head:8265, or empty.")
+    return address

@@ -1,0 +1,84 @@
+/**
+ * Client of the server's `cellserve/` REST API, through Jupyter's own request
+ * helper so authentication and XSRF work as for every other Jupyter call.
+ */
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { isMissingApi, responseMessage } from './logic/errors';
+import type { ICheckResult, IPublishJob, IServiceInfo, ServiceLogs } from './tokens';
+
+/** A request that reached the server and failed (`status`), or that never reached it (`status` 0). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** Whether the server has no `cellserve/` API at all. */
+    readonly missingApi = false
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** Whether the server could not be reached at all. */
+  get unreachable(): boolean {
+    return this.status === 0;
+  }
+}
+
+/** Send a request to `cellserve/<path>` and parse the JSON answer. */
+export async function requestAPI<T>(
+  path: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, 'cellserve', path);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ApiError(`the Jupyter server cannot be reached (${reason})`, 0);
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    throw new ApiError(
+      responseMessage(response.status, response.statusText, body),
+      response.status,
+      isMissingApi(response.status, body)
+    );
+  }
+  return (body ? JSON.parse(body) : {}) as T;
+}
+
+function post(body: unknown): RequestInit {
+  return { method: 'POST', body: JSON.stringify(body) };
+}
+
+function service(name: string, rest = ''): string {
+  return `services/${encodeURIComponent(name)}${rest}`;
+}
+
+/** The calls the panel makes. */
+export const api = {
+  schema: () => requestAPI<Record<string, unknown>>('settings/schema'),
+  check: (path: string, notebook: unknown) =>
+    requestAPI<ICheckResult>('check', post({ path, notebook })),
+  publish: (path: string, kernelId: string | null, address: string) =>
+    requestAPI<{ id: string }>(
+      'publish',
+      post({ path, address, ...(kernelId ? { kernel_id: kernelId } : {}) })
+    ),
+  job: (id: string) => requestAPI<IPublishJob>(`publish/${encodeURIComponent(id)}`),
+  service: (name: string) => requestAPI<IServiceInfo>(service(name)),
+  rollback: (name: string, version: number | null) =>
+    requestAPI<IServiceInfo>(
+      service(name, '/rollback'),
+      post(version === null ? {} : { version })
+    ),
+  remove: (name: string) =>
+    requestAPI<{ deleted: boolean }>(service(name), { method: 'DELETE' }),
+  logs: (name: string, tail = 200) =>
+    requestAPI<ServiceLogs>(service(name, `/logs?tail=${tail}`))
+};

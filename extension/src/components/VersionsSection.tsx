@@ -1,0 +1,194 @@
+/**
+ * The published service: its versions, rollback, logs and deletion.
+ */
+
+import type { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import { formatCreated, stageLabel, versionRows } from '../logic/progress';
+import type { CellserveModel, IServiceState } from '../model';
+import { CopyableLink, Section } from './common';
+
+/** What the section asks of the application. */
+export interface IServiceActions {
+  /** Ask before deleting; resolves to whether to go on. */
+  confirmDelete: (name: string) => Promise<boolean>;
+  openLogs: (name: string) => Promise<void>;
+}
+
+function Versions(props: {
+  service: IServiceState;
+  model: CellserveModel;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { service, model, trans } = props;
+  const info = service.info;
+  if (info === null) {
+    return null;
+  }
+  const busy = service.busy !== null;
+  return (
+    <>
+      <p className="cellserve-service-status" data-status={info.status}>
+        {info.live !== null
+          ? trans.__('%1 · live version %2', info.status, info.live)
+          : info.status}
+      </p>
+      {info.endpoint && (
+        <CopyableLink
+          url={info.endpoint}
+          label={trans.__('Endpoint')}
+          className="cellserve-service-endpoint"
+          trans={trans}
+        />
+      )}
+      {info.page && (
+        <CopyableLink
+          url={info.page}
+          label={trans.__('Service page')}
+          className="cellserve-service-page"
+          trans={trans}
+        />
+      )}
+      <table className="cellserve-versions">
+        <thead>
+          <tr>
+            <th>{trans.__('Version')}</th>
+            <th>{trans.__('Status')}</th>
+            <th>{trans.__('Created')}</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {versionRows(info.versions).map(({ version, canRollback }) => (
+            <tr
+              key={version.version}
+              className="cellserve-version"
+              data-version={version.version}
+              data-status={version.status}
+            >
+              <td>{version.version}</td>
+              <td>
+                <span className="cellserve-version-status" data-status={version.status}>
+                  {version.status}
+                </span>
+                {(version.failed_stage || version.error) && (
+                  <div className="cellserve-version-error">
+                    {version.failed_stage
+                      ? `${stageLabel(version.failed_stage)}: `
+                      : ''}
+                    {version.error ?? ''}
+                  </div>
+                )}
+              </td>
+              <td title={version.created}>{formatCreated(version.created)}</td>
+              <td>
+                {canRollback && (
+                  <button
+                    type="button"
+                    className="jp-mod-styled cellserve-small-button"
+                    data-cellserve-action="rollback"
+                    data-version={version.version}
+                    disabled={busy}
+                    title={trans.__('Make version %1 live again', version.version)}
+                    onClick={() => void model.rollback(version.version)}
+                  >
+                    {trans.__('Rollback')}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+export function VersionsSection(props: {
+  model: CellserveModel;
+  trans: TranslationBundle;
+  actions: IServiceActions;
+}): JSX.Element {
+  const { model, trans, actions } = props;
+  const service = model.service;
+  let status: React.ReactNode = null;
+  if (service === null || service.status === 'loading') {
+    status = (
+      <p className="cellserve-hint" role="status">
+        {trans.__('Looking up service %1…', model.serviceName)}
+      </p>
+    );
+  } else if (service.status === 'unpublished') {
+    status = (
+      <p className="cellserve-hint" role="status">
+        {trans.__('Service %1 is not published yet.', service.name)}
+      </p>
+    );
+  } else if (service.status === 'error') {
+    status = (
+      <p className="cellserve-hint cellserve-mod-error" role="status">
+        {trans.__('Cannot look up service %1: %2', service.name, service.error ?? '')}
+      </p>
+    );
+  }
+  const ready = service?.status === 'ready';
+  const busy = service?.busy ?? null;
+  return (
+    <Section
+      id="versions"
+      title={trans.__('Versions')}
+      extra={
+        <button
+          type="button"
+          className="cellserve-icon-button"
+          data-cellserve-action="refresh-service"
+          aria-label={trans.__('Refresh the service versions')}
+          title={trans.__('Refresh the service versions')}
+          onClick={event => {
+            event.preventDefault();
+            void model.refreshService();
+          }}
+        >
+          ↻
+        </button>
+      }
+    >
+      <p className="cellserve-service-name">
+        {trans.__('Service: %1', service?.name ?? model.serviceName)}
+      </p>
+      {status}
+      {service !== null && <Versions service={service} model={model} trans={trans} />}
+      {service?.notice && (
+        <p className="cellserve-notice" role="status">
+          {service.notice}
+        </p>
+      )}
+      {ready && service !== null && (
+        <div className="cellserve-buttons">
+          <button
+            type="button"
+            className="jp-mod-styled cellserve-small-button"
+            data-cellserve-action="logs"
+            onClick={() => void actions.openLogs(service.name)}
+          >
+            {trans.__('Show logs')}
+          </button>
+          <button
+            type="button"
+            className="jp-mod-styled jp-mod-warn cellserve-small-button"
+            data-cellserve-action="delete"
+            disabled={busy !== null}
+            onClick={async () => {
+              if (await actions.confirmDelete(service.name)) {
+                await model.deleteService();
+              }
+            }}
+          >
+            {busy === 'delete' ? trans.__('Deleting…') : trans.__('Delete service')}
+          </button>
+        </div>
+      )}
+    </Section>
+  );
+}

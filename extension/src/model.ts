@@ -1,0 +1,540 @@
+/**
+ * State of the cellserve panel for the current notebook: its cell roles, the
+ * settings form, the live check, its publish and its service's versions.
+ *
+ * The view renders from this model whenever `stateChanged` fires and calls its
+ * methods for every action; nothing here blocks: requests run in the background
+ * and land in the state when they answer.
+ */
+
+import type { NotebookPanel } from '@jupyterlab/notebook';
+import { VDomModel } from '@jupyterlab/ui-components';
+import { JSONExt } from '@lumino/coreutils';
+import type { ReadonlyPartialJSONValue } from '@lumino/coreutils';
+
+import { api, ApiError } from './api';
+import { groupByRole, rolesOfTags } from './logic/roles';
+import type { Role, RoleGroups } from './logic/roles';
+import {
+  clusterAddressError,
+  formFromMetadata,
+  mergeIntoMetadata,
+  METADATA_KEY,
+  readField,
+  fieldSpec,
+  serviceNameFromPath,
+  settingDescriptions,
+  validateForm
+} from './logic/settings';
+import type { FieldErrors, FormValues } from './logic/settings';
+import {
+  cellSummaries,
+  cellTags,
+  runningKernelId,
+  selectCell,
+  setCellRole,
+  targetCells
+} from './notebook';
+import type { NotebookChange, NotebookWatcher } from './notebook';
+import type { IPublishView, Publisher } from './publisher';
+import type { ICheckResult, IServiceInfo } from './tokens';
+
+/** Quiet time after the last change before the notebook is checked, in milliseconds. */
+export const CHECK_DELAY = 700;
+
+/** Quiet time before cell roles are listed again while a cell is edited. */
+const ROLES_DELAY = 150;
+
+/** The live check. */
+export interface ICheckState {
+  running: boolean;
+  result: ICheckResult | null;
+  /** Why the last check could not run. */
+  error: string | null;
+}
+
+/** The service's versions, as far as the server told. */
+export interface IServiceState {
+  name: string;
+  status: 'loading' | 'ready' | 'unpublished' | 'error';
+  info: IServiceInfo | null;
+  error: string | null;
+  /** An action under way: "rollback" or "delete". */
+  busy: string | null;
+  /** What the last action did, or why it failed. */
+  notice: string | null;
+}
+
+/** What the model needs from the application. */
+export interface ICellserveModelOptions {
+  publisher: Publisher;
+  /** The watcher of an open notebook panel. */
+  watcherOf: (panel: NotebookPanel) => NotebookWatcher | null;
+  /** Bring a notebook panel to the front of the main area. */
+  activate: (panel: NotebookPanel) => void;
+}
+
+export class CellserveModel extends VDomModel {
+  constructor(private readonly _options: ICellserveModelOptions) {
+    super();
+    _options.publisher.changed.connect(this._onPublishChanged, this);
+    _options.publisher.finished.connect(this._onPublishFinished, this);
+  }
+
+  /** The notebook the panel works on. */
+  get panel(): NotebookPanel | null {
+    return this._panel;
+  }
+
+  /** The notebook's path relative to the server root. */
+  get path(): string {
+    return this._panel?.context.path ?? '';
+  }
+
+  get roles(): RoleGroups {
+    return this._roles;
+  }
+
+  /** 1-based number of the active cell, or null. */
+  get activeCell(): number | null {
+    const notebook = this._panel?.content;
+    return notebook && notebook.activeCellIndex >= 0
+      ? notebook.activeCellIndex + 1
+      : null;
+  }
+
+  /** Roles of the active cell. */
+  get activeRoles(): Role[] {
+    const cell = this._panel?.content.activeCell;
+    return cell ? rolesOfTags(cellTags(cell.model)) : [];
+  }
+
+  /** How many cells a role button acts on. */
+  get targetCount(): number {
+    const notebook = this._panel?.content;
+    return notebook ? targetCells(notebook).length : 0;
+  }
+
+  get readOnly(): boolean {
+    return this._panel?.content.model?.readOnly ?? true;
+  }
+
+  get form(): FormValues {
+    return this._form;
+  }
+
+  get errors(): FieldErrors {
+    return this._errors;
+  }
+
+  /** Help text of each setting, from the server's schema when it answered. */
+  get descriptions(): Record<string, string> {
+    return this._descriptions;
+  }
+
+  get check(): ICheckState {
+    return this._check;
+  }
+
+  /** The cluster address publish uses: the one typed in the panel, else the default setting. */
+  get clusterAddress(): string {
+    return this._clusterOverride ?? this._clusterDefault;
+  }
+
+  /** The cluster address from the JupyterLab settings ("" is the embedded local cluster). */
+  get clusterAddressDefault(): string {
+    return this._clusterDefault;
+  }
+
+  get clusterAddressOverridden(): boolean {
+    return this._clusterOverride !== null;
+  }
+
+  get clusterAddressError(): string | null {
+    return clusterAddressError(this.clusterAddress);
+  }
+
+  /** The running kernel's id, or null if the notebook has none. */
+  get kernelId(): string | null {
+    return this._panel ? runningKernelId(this._panel) : null;
+  }
+
+  /** The latest publish of this notebook. */
+  get publish(): IPublishView | null {
+    return this._panel ? this._options.publisher.view(this.path) : null;
+  }
+
+  get publishing(): boolean {
+    return this._panel !== null && this._options.publisher.isBusy(this.path);
+  }
+
+  /** Why Publish is disabled, or null when it can be pressed. */
+  get publishBlocker(): string | null {
+    if (!this._panel) {
+      return 'Open a notebook to publish it.';
+    }
+    if (this.publishing) {
+      return 'Publishing is under way.';
+    }
+    if (Object.keys(this._errors).length > 0) {
+      return 'Correct the settings marked in red first.';
+    }
+    if (this.clusterAddressError !== null) {
+      return 'Correct the cluster address first.';
+    }
+    return null;
+  }
+
+  /** The service this notebook publishes to. */
+  get serviceName(): string {
+    const checked = this._check.result?.service;
+    if (checked) {
+      return checked;
+    }
+    const name = readField(fieldSpec('name'), this._form.name ?? '');
+    return name.ok && typeof name.value === 'string'
+      ? name.value
+      : serviceNameFromPath(this.path);
+  }
+
+  get service(): IServiceState | null {
+    return this._service;
+  }
+
+  /** Follow another notebook (null: none). */
+  setPanel(panel: NotebookPanel | null): void {
+    if (panel === this._panel) {
+      return;
+    }
+    this._watcher?.changed.disconnect(this._onNotebookChanged, this);
+    this._panel = panel;
+    this._watcher = panel ? this._options.watcherOf(panel) : null;
+    this._watcher?.changed.connect(this._onNotebookChanged, this);
+    window.clearTimeout(this._checkTimer);
+    window.clearTimeout(this._rolesTimer);
+    this._checkSequence++;
+    this._check = { running: false, result: null, error: null };
+    this._service = null;
+    this._roles = groupByRole([]);
+    this._form = {};
+    this._errors = {};
+    if (panel) {
+      void panel.context.ready.then(() => {
+        if (panel === this._panel) {
+          this._loadNotebook();
+        }
+      });
+    }
+    this.stateChanged.emit();
+  }
+
+  /** Set the default cluster address, from the JupyterLab settings. */
+  setClusterAddressDefault(address: string): void {
+    this._clusterDefault = address;
+    this.stateChanged.emit();
+  }
+
+  /** Type a cluster address for this session; null goes back to the default. */
+  setClusterAddress(address: string | null): void {
+    this._clusterOverride = address;
+    this.stateChanged.emit();
+  }
+
+  /** Give the selected cells (or the active one) a role; null removes it. */
+  setRole(role: Role | null): void {
+    const notebook = this._panel?.content;
+    if (!notebook || this.readOnly) {
+      return;
+    }
+    for (const cell of targetCells(notebook)) {
+      setCellRole(cell, role);
+    }
+  }
+
+  /** Select cell `number` (1-based) in the notebook and scroll to it. */
+  async selectCell(number: number): Promise<void> {
+    const panel = this._panel;
+    if (!panel) {
+      return;
+    }
+    this._options.activate(panel);
+    await selectCell(panel.content, number);
+  }
+
+  /** Change one setting; valid values go to the notebook metadata at once. */
+  setField(key: string, text: string): void {
+    if (!this._panel) {
+      return;
+    }
+    this._form = { ...this._form, [key]: text };
+    this._errors = validateForm(this._form).errors;
+    this._writeSettings();
+    if (key === 'name') {
+      this._scheduleService();
+    }
+    this.stateChanged.emit();
+  }
+
+  /** Load the service schema's descriptions of each setting. */
+  async loadDescriptions(): Promise<void> {
+    try {
+      this._descriptions = settingDescriptions(await api.schema());
+      this.stateChanged.emit();
+    } catch {
+      // The built-in help texts stay.
+    }
+  }
+
+  /** Save the notebook and publish it; progress arrives through `stateChanged`. */
+  async startPublish(): Promise<void> {
+    const panel = this._panel;
+    if (!panel || this.publishBlocker !== null) {
+      return;
+    }
+    await this._options.publisher.publish({
+      context: panel.context,
+      kernelId: this.kernelId,
+      address: this.clusterAddress.trim()
+    });
+  }
+
+  /** Ask the server about the service's versions again. */
+  async refreshService(): Promise<void> {
+    const name = this.serviceName;
+    if (!this._panel) {
+      return;
+    }
+    const previous = this._service?.name === name ? this._service : null;
+    this._service = {
+      name,
+      status: previous?.info ? 'ready' : 'loading',
+      info: previous?.info ?? null,
+      error: null,
+      busy: previous?.busy ?? null,
+      notice: previous?.notice ?? null
+    };
+    this.stateChanged.emit();
+    const sequence = ++this._serviceSequence;
+    let update: Partial<IServiceState>;
+    try {
+      update = { status: 'ready', info: await api.service(name), error: null };
+    } catch (error) {
+      const unpublished =
+        error instanceof ApiError && error.status === 404 && !error.missingApi;
+      update = unpublished
+        ? { status: 'unpublished', info: null, error: null }
+        : { status: 'error', info: null, error: messageOf(error) };
+    }
+    if (sequence === this._serviceSequence && this._service?.name === name) {
+      this._service = { ...this._service, ...update };
+      this.stateChanged.emit();
+    }
+  }
+
+  /** Make `version` the live one again. */
+  async rollback(version: number): Promise<void> {
+    await this._serviceAction('rollback', async name => {
+      const answer = await api.rollback(name, version);
+      return `Version ${answer.live ?? version} is live again.`;
+    });
+  }
+
+  /** Remove the service from the cluster. */
+  async deleteService(): Promise<void> {
+    await this._serviceAction('delete', async name => {
+      await api.remove(name);
+      return `Service ${name} was deleted.`;
+    });
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    window.clearTimeout(this._checkTimer);
+    window.clearTimeout(this._rolesTimer);
+    window.clearTimeout(this._serviceTimer);
+    this._watcher?.changed.disconnect(this._onNotebookChanged, this);
+    this._options.publisher.changed.disconnect(this._onPublishChanged, this);
+    this._options.publisher.finished.disconnect(this._onPublishFinished, this);
+    super.dispose();
+  }
+
+  private async _serviceAction(
+    busy: string,
+    action: (name: string) => Promise<string>
+  ): Promise<void> {
+    const service = this._service;
+    if (!service || service.busy) {
+      return;
+    }
+    this._service = { ...service, busy, notice: null };
+    this.stateChanged.emit();
+    let notice: string;
+    try {
+      notice = await action(service.name);
+    } catch (error) {
+      notice = `Could not ${busy} ${service.name}: ${messageOf(error)}`;
+    }
+    if (this._service?.name === service.name) {
+      this._service = { ...this._service, busy: null, notice };
+    }
+    await this.refreshService();
+  }
+
+  private _loadNotebook(): void {
+    this._form = formFromMetadata(
+      this._panel?.content.model?.getMetadata(METADATA_KEY)
+    );
+    this._errors = validateForm(this._form).errors;
+    this._listRoles();
+    this._scheduleCheck();
+    void this.refreshService();
+  }
+
+  private _onNotebookChanged(_: NotebookWatcher, change: NotebookChange): void {
+    switch (change) {
+      case 'cells':
+      case 'cell-metadata':
+        this._listRoles();
+        this._scheduleCheck();
+        break;
+      case 'source':
+        window.clearTimeout(this._rolesTimer);
+        this._rolesTimer = window.setTimeout(() => this._listRoles(), ROLES_DELAY);
+        this._scheduleCheck();
+        break;
+      case 'metadata':
+        this._onSettingsChanged();
+        this._scheduleCheck();
+        break;
+      case 'path':
+        this._scheduleCheck();
+        this.stateChanged.emit();
+        break;
+      case 'active-cell':
+      case 'kernel':
+        this.stateChanged.emit();
+        break;
+    }
+  }
+
+  private _listRoles(): void {
+    const notebook = this._panel?.content;
+    this._roles = groupByRole(notebook ? cellSummaries(notebook) : []);
+    this.stateChanged.emit();
+  }
+
+  /** Metadata changed: if not by this form (the metadata editor, a collaborator), show it. */
+  private _onSettingsChanged(): void {
+    const stored: unknown = this._panel?.content.model?.getMetadata(METADATA_KEY);
+    const fromForm = mergeIntoMetadata(stored, this._form);
+    if (JSONExt.deepEqual(toJson(stored), toJson(fromForm))) {
+      return;
+    }
+    const form = formFromMetadata(stored);
+    // Text still being corrected stays as typed.
+    for (const key of Object.keys(this._errors)) {
+      form[key] = this._form[key] ?? '';
+    }
+    this._form = form;
+    this._errors = validateForm(form).errors;
+    this._scheduleService();
+    this.stateChanged.emit();
+  }
+
+  private _writeSettings(): void {
+    const model = this._panel?.content.model;
+    if (!model || model.readOnly) {
+      return;
+    }
+    const stored: unknown = model.getMetadata(METADATA_KEY);
+    const next = mergeIntoMetadata(stored, this._form);
+    if (JSONExt.deepEqual(toJson(stored), toJson(next))) {
+      return;
+    }
+    if (next === null) {
+      model.deleteMetadata(METADATA_KEY);
+    } else {
+      model.setMetadata(METADATA_KEY, next);
+    }
+  }
+
+  private _scheduleCheck(): void {
+    window.clearTimeout(this._checkTimer);
+    this._checkTimer = window.setTimeout(() => void this._runCheck(), CHECK_DELAY);
+  }
+
+  private async _runCheck(): Promise<void> {
+    const panel = this._panel;
+    const model = panel?.content.model;
+    if (!panel || !model) {
+      return;
+    }
+    const sequence = ++this._checkSequence;
+    const service = this.serviceName;
+    this._check = { ...this._check, running: true };
+    this.stateChanged.emit();
+    let check: ICheckState;
+    try {
+      const result = await api.check(panel.context.path, model.toJSON());
+      check = { running: false, result, error: null };
+    } catch (error) {
+      check = { running: false, result: null, error: messageOf(error) };
+    }
+    if (sequence !== this._checkSequence || panel !== this._panel) {
+      return;
+    }
+    this._check = check;
+    if (this.serviceName !== service || this._service?.name !== this.serviceName) {
+      void this.refreshService();
+    }
+    this.stateChanged.emit();
+  }
+
+  /** The service name may be changing as it is typed: look it up once typing stops. */
+  private _scheduleService(): void {
+    window.clearTimeout(this._serviceTimer);
+    this._serviceTimer = window.setTimeout(() => {
+      if (this._service?.name !== this.serviceName) {
+        void this.refreshService();
+      }
+    }, CHECK_DELAY);
+  }
+
+  private _onPublishChanged(_: Publisher, path: string): void {
+    if (path === this.path) {
+      this.stateChanged.emit();
+    }
+  }
+
+  private _onPublishFinished(_: Publisher, view: IPublishView): void {
+    if (view.path === this.path) {
+      void this.refreshService();
+    }
+  }
+
+  private _panel: NotebookPanel | null = null;
+  private _watcher: NotebookWatcher | null = null;
+  private _roles: RoleGroups = groupByRole([]);
+  private _form: FormValues = {};
+  private _errors: FieldErrors = {};
+  private _descriptions: Record<string, string> = {};
+  private _check: ICheckState = { running: false, result: null, error: null };
+  private _checkSequence = 0;
+  private _checkTimer = 0;
+  private _rolesTimer = 0;
+  private _serviceTimer = 0;
+  private _service: IServiceState | null = null;
+  private _serviceSequence = 0;
+  private _clusterDefault = '';
+  private _clusterOverride: string | null = null;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function toJson(value: unknown): ReadonlyPartialJSONValue {
+  return value === undefined ? null : (value as ReadonlyPartialJSONValue);
+}

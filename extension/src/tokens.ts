@@ -1,0 +1,99 @@
+/**
+ * Names and shapes shared by the extension: the plugin and command ids, and the
+ * JSON the server's `cellserve/` REST API exchanges.
+ *
+ * Types only, no JupyterLab import, so the pure modules can use them.
+ */
+
+/** Id of the plugin, which is also the name of its settings schema. */
+export const PLUGIN_ID = 'cellserve-jupyterlab:plugin';
+
+/** Command ids, all in the palette under the category "cellserve". */
+export namespace CommandIDs {
+  export const tagSetup = 'cellserve:tag-setup';
+  export const tagPreprocessing = 'cellserve:tag-preprocessing';
+  export const tagPredict = 'cellserve:tag-predict';
+  export const untag = 'cellserve:untag';
+  export const publish = 'cellserve:publish';
+  export const openPanel = 'cellserve:open-panel';
+}
+
+/** A problem the check found; `cell` is a 1-based position among all cells. */
+export interface IProblem {
+  message: string;
+  cell: number | null;
+}
+
+/** What the check found for one stage. */
+export interface ICheckStage {
+  cells: number[];
+  inputs: string[];
+  captured: string[];
+}
+
+/** Answer of `POST cellserve/check`. */
+export interface ICheckResult {
+  service: string;
+  ok: boolean;
+  roles: Partial<Record<string, number[]>>;
+  stages: Partial<Record<string, ICheckStage>>;
+  problems: IProblem[];
+}
+
+/** One step a publish job reported. */
+export interface IPublishStage {
+  stage: string;
+  message: string;
+  /** Seconds since the job started. */
+  elapsed: number;
+}
+
+/** What a successful publish made. */
+export interface IPublishResult {
+  name: string;
+  version: number;
+  endpoint: string;
+  page: string;
+}
+
+/** Where a publish job failed. */
+export interface IPublishError {
+  message: string;
+  stage: string | null;
+  cell: number | null;
+}
+
+export type JobState = 'running' | 'succeeded' | 'failed';
+
+/** Answer of `GET cellserve/publish/<id>`. */
+export interface IPublishJob {
+  id: string;
+  state: JobState;
+  capture: string;
+  stages: IPublishStage[];
+  result: IPublishResult | null;
+  error: IPublishError | null;
+}
+
+/** One deployed version of a service. */
+export interface IServiceVersion {
+  version: number;
+  status: string;
+  created: string;
+  failed_stage: string | null;
+  error: string | null;
+}
+
+/** Answer of `GET cellserve/services/<name>`. */
+export interface IServiceInfo {
+  name: string;
+  live: number | null;
+  endpoint: string;
+  page: string;
+  status: string;
+  versions: IServiceVersion[];
+  last_error: unknown;
+}
+
+/** Answer of `GET cellserve/services/<name>/logs`: log text by "<stage> <replica id>". */
+export type ServiceLogs = Record<string, string>;

@@ -1,0 +1,124 @@
+"""The JupyterLab sidebar in real Chromium against a real JupyterLab: tag, run, publish, open the link."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import nbformat
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from cellserve.runtime._smoke import difference
+from tests.conftest import Cluster, free_port
+
+pytestmark = [pytest.mark.ray, pytest.mark.kernel, pytest.mark.browser]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROLES = {8: "setup", 9: "preprocessing", 10: "predict"}  # digits.ipynb's cells, by number
+
+
+def labextension_installed() -> bool:
+    prefix = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "cellserve-jupyterlab" / "package.json"
+    return prefix.is_file()
+
+
+@pytest.fixture(scope="module")
+def lab(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab with cellserve on a folder holding digits.ipynb with its cellserve tags removed."""
+    if not labextension_installed():
+        pytest.fail("The cellserve JupyterLab extension is not installed: run the tests with `make test`.")
+    root = tmp_path_factory.mktemp("lab")
+    notebook = nbformat.read(EXAMPLES / "digits.ipynb", as_version=4)
+    for cell in notebook.cells:
+        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if not t.startswith("cellserve:")]
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(notebook, root / "digits.ipynb")
+    port, token = free_port(), secrets.token_hex(16)
+    command = [
+        str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", f"--port={port}",
+        f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}", "--allow-root",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    log = (root / "jupyterlab.log").open("w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/api/status?token={token}", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"JupyterLab did not start: {(root / 'jupyterlab.log').read_text()[-2000:]}")
+        yield f"{url}/lab/tree/digits.ipynb?token={token}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def select_cell(page: Page, number: int) -> None:
+    """Click the cell's prompt area: the cell becomes active, in command mode."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(number - 1)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputPrompt").click()
+
+
+def test_tag_run_publish_and_open_the_link(
+    lab: str, context: BrowserContext, cluster: Cluster, home: Path, artifacts: Path
+) -> None:
+    page = context.new_page()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(lab)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    if not page.is_visible(".cellserve-panel"):
+        page.click("[title='cellserve'], [data-id='cellserve-sidebar']")
+    page.wait_for_selector(".cellserve-panel", timeout=30_000)
+
+    for number, role in ROLES.items():
+        select_cell(page, number)
+        page.click(f"[data-cellserve-action='tag-{role}']")
+        page.wait_for_selector(f".cellserve-role-group[data-role='{role}'] .cellserve-cell-link[data-cell='{number}']")
+    marked = page.locator(".jp-Notebook .jp-Cell").nth(9)
+    assert "cellserve-role-predict" in (marked.get_attribute("class") or "")
+    page.wait_for_selector(".cellserve-check-status.cellserve-mod-ok", timeout=30_000)
+
+    page.click("text=Run >> nth=0")  # the menu bar's Run menu
+    page.click("text=Run All Cells")
+    last = page.locator(".jp-Notebook .jp-Cell").nth(9).locator(".jp-InputPrompt")
+    page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)", arg=last.element_handle(), timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
+    address = page.locator("input[name='cluster_address']")
+    address.fill(cluster.dashboard)
+    page.click("[data-cellserve-action='publish']")
+    page.wait_for_selector(".cellserve-progress li[data-stage='deploy']", timeout=120_000)
+    page.wait_for_selector("a.cellserve-endpoint", timeout=300_000)
+    page.locator(".cellserve-panel").screenshot(path=artifacts / "jupyterlab-sidebar.png")
+    page.screenshot(path=artifacts / "jupyterlab.png")
+    assert page.locator(".cellserve-capture-note").get_attribute("data-live-kernel") == "true"
+
+    endpoint = page.get_attribute("a.cellserve-endpoint", "href") or ""
+    service_page = page.get_attribute("a.cellserve-page", "href") or ""
+    example = json.loads((home / "services" / "digits" / "v1" / "example_request.json").read_text())
+    expected = json.loads((home / "services" / "digits" / "v1" / "expected_response.json").read_text())
+    answer = httpx.post(endpoint, json=example, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert difference(answer.json(), expected) is None
+
+    opened = context.new_page()
+    response = opened.goto(service_page)
+    assert response is not None
+    assert response.status == 200
+    assert opened.inner_text("h1") == "Handwritten digits"

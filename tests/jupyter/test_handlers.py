@@ -1,0 +1,177 @@
+"""cellserve's REST API in a real Jupyter server: check, validation, authentication, publish."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nbformat
+import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
+
+from tests.conftest import Cluster
+from tests.notebooks import make_notebook
+from tests.runtime.conftest import calc_notebook
+
+Api = Callable[..., Awaitable[tuple[int, Any]]]
+
+
+async def test_settings_schema_is_the_notebook_settings(api: Api) -> None:
+    code, schema = await api("GET", "settings", "schema")
+    assert code == 200
+    assert {"name", "input_variable", "access", "preprocessing", "predict"} <= set(schema["properties"])
+
+
+async def test_check_reports_roles_and_what_each_stage_captures(api: Api, digits: str) -> None:
+    code, report = await api("POST", "check", body={"path": digits})
+    assert code == 200, report
+    assert report["ok"] is True
+    assert report["service"] == "digits"
+    assert report["roles"] == {"setup": [8], "preprocessing": [9], "predict": [10]}
+    assert "model" in report["stages"]["predict"]["captured"]
+    assert report["problems"] == []
+
+
+async def test_check_of_unsaved_content_points_at_the_problem_cell(api: Api, digits: str, jp_root_dir: Path) -> None:
+    notebook = nbformat.read(jp_root_dir / digits, as_version=4)
+    notebook.cells[9].source = "undefined_thing(x)"
+    code, report = await api("POST", "check", body={"path": digits, "notebook": notebook})
+    assert code == 200
+    assert report["ok"] is False
+    [problem] = report["problems"]
+    assert problem["cell"] == 10
+    assert "undefined_thing" in problem["message"]
+
+    for cell in notebook.cells:
+        cell.metadata.pop("tags", None)
+    code, report = await api("POST", "check", body={"path": digits, "notebook": notebook})
+    assert report["roles"] == {"setup": [], "preprocessing": [], "predict": []}
+    assert "no cell is tagged 'cellserve:predict'" in report["problems"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("../outside.ipynb", "without '..'"),
+        ("/etc/passwd", "relative"),
+        ("models/notes.txt", "not a notebook"),
+        ("models/missing.ipynb", "No notebook"),
+        (None, "'path' must be"),
+    ],
+)
+async def test_paths_outside_the_root_or_not_notebooks_are_refused(
+    api: Api, digits: str, jp_root_dir: Path, path: str | None, says: str
+) -> None:
+    (jp_root_dir / "models" / "notes.txt").write_text("x")
+    (jp_root_dir.parent / "outside.ipynb").write_text("{}")
+    code, error = await api("POST", "check", body={"path": path})
+    assert code == 400
+    assert says in error["message"]
+
+
+async def test_service_names_that_would_break_a_route_are_refused(api: Api, home: Path) -> None:
+    code, error = await api("GET", "services", "Not_A..Name")
+    assert code == 400
+    assert "not a service name" in error["message"]
+    code, error = await api("GET", "services", "never-published")
+    assert code == 404
+    assert "No service named 'never-published'" in error["message"]
+
+
+async def test_requests_without_the_servers_token_are_refused(
+    jp_serverapp: Any, http_server_client: Any, jp_base_url: str
+) -> None:
+    client = http_server_client  # the test server's own client, without the server's token
+    base = f"{jp_base_url}cellserve"
+    response = await client.fetch(f"{base}/settings/schema", raise_error=False)
+    assert response.code == 403
+    response = await client.fetch(f"{base}/check", method="POST", body="{}", raise_error=False)
+    assert response.code == 403
+    with_cookie_only = await client.fetch(
+        f"{base}/publish", method="POST", body="{}", headers={"Cookie": "_xsrf=x"}, raise_error=False
+    )
+    assert with_cookie_only.code == 403
+
+
+async def test_a_failing_publish_names_the_stage_and_the_cell(api: Api, jp_root_dir: Path, home: Path) -> None:
+    make_notebook(
+        jp_root_dir / "broken.ipynb",
+        [("payload = {'x': 1}", None), ("missing_name + payload['x']", "predict")],
+    )
+    code, job = await api("POST", "publish", body={"path": "broken.ipynb"})
+    assert code == 202
+    assert job["capture"] == "headless"
+    job = await wait_for(api, job["id"])
+    assert job["state"] == "failed"
+    assert job["error"]["stage"] == "analyse"
+    assert job["error"]["cell"] == 2
+    assert "missing_name" in job["error"]["message"]
+
+
+async def wait_for(api: Api, job_id: str, timeout: float = 600) -> Any:
+    for _ in range(int(timeout)):
+        code, job = await api("GET", "publish", job_id)
+        assert code == 200
+        if job["state"] != "running":
+            return job
+        await asyncio.sleep(1)
+    raise AssertionError(f"publish {job_id} still running after {timeout} s: {job}")
+
+
+@pytest.mark.ray
+@pytest.mark.kernel
+async def test_publish_captures_from_the_live_kernel(
+    api: Api, jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path, cluster: Cluster, home: Path
+) -> None:
+    """The kernel's FACTOR (7, set in the session) is published, not the notebook file's (1)."""
+    calc_notebook(jp_root_dir / "calc.ipynb", 1)
+    response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
+    kernel_id = json.loads(response.body)["id"]
+    connection = jp_serverapp.kernel_manager.get_kernel(kernel_id).get_connection_info(session=False)
+    run_in_kernel(connection, "FACTOR = 7\npayload = {'x': [1, 2, 3]}\ntotal = sum(payload['x'])")
+    count = run_in_kernel(connection, "{'total': total * FACTOR, 'factor': FACTOR}")
+    notebook = nbformat.read(jp_root_dir / "calc.ipynb", as_version=4)
+    notebook.cells[-1].execution_count = count  # as JupyterLab saves it after running the cell
+    nbformat.write(notebook, jp_root_dir / "calc.ipynb")
+
+    code, job = await api(
+        "POST", "publish", body={"path": "calc.ipynb", "kernel_id": kernel_id, "address": cluster.dashboard}
+    )
+    assert code == 202, job
+    assert job["capture"] == "live kernel"
+    job = await wait_for(api, job["id"])
+    assert job["state"] == "succeeded", job["error"]
+    assert [s["stage"] for s in job["stages"]] == [
+        "analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "promote",
+    ]  # fmt: skip
+    endpoint = job["result"]["endpoint"]
+    answer = httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json()
+    assert answer == {"total": 42, "factor": 7}
+
+    code, service = await api("GET", "services", "calc")
+    assert code == 200
+    assert service["live"] == job["result"]["version"]
+    code, found = await api("GET", "services", "calc", "logs", tail="50")
+    assert code == 200
+    assert set(found)
+    assert all(key.split()[0] in ("preprocessing", "predict") for key in found)
+    code, deleted = await api("DELETE", "services", "calc")
+    assert (code, deleted["deleted"]) == (200, True)
+
+
+def run_in_kernel(connection: dict[str, Any], code: str) -> int:
+    """Run ``code`` in the kernel as a notebook cell would; returns its execution count."""
+    client = BlockingKernelClient()
+    client.load_connection_info(connection)
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive(code, timeout=60, output_hook=lambda _message: None)
+    finally:
+        client.stop_channels()
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return int(reply["content"]["execution_count"])
