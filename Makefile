@@ -70,6 +70,7 @@ format: install
 bench: install
 	$(PY) bench/bench_convert.py
 	$(PY) bench/bench_publish.py
+	$(PY) bench/bench_service.py
 
 clean:
 	rm -rf $(VENV) $(BUNDLE_ENV) .pytest_cache .mypy_cache .ruff_cache

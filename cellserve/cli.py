@@ -40,15 +40,6 @@ def _root(
         raise typer.Exit()
 
 
-_STEPS = {
-    "read": "Reading the notebook",
-    "analyse": "Analysing the tagged cells",
-    "capture": "Running the notebook and capturing values",
-    "generate": "Writing the service",
-    "write": "Moving the bundle into place",
-}
-
-
 @app.command()
 def convert(
     notebook: Annotated[Path, typer.Argument(help="The .ipynb file, with cells tagged cellserve:predict etc.")],
@@ -58,13 +49,14 @@ def convert(
     ] = None,
 ) -> None:
     """Write a self-contained Ray Serve bundle for NOTEBOOK into a directory."""
+    from cellserve.converter import STEP_MESSAGES
     from cellserve.converter import convert as run_convert
 
     with err.status("Starting") as status:
 
         def progress(step: str) -> None:
-            status.update(_STEPS.get(step, step) + " …")
-            err.log(f"[dim]{_STEPS.get(step, step)}[/dim]")
+            status.update(STEP_MESSAGES.get(step, step) + " …")
+            err.log(f"[dim]{STEP_MESSAGES.get(step, step)}[/dim]")
 
         bundle = _guarded(lambda: run_convert(notebook, output, base_image=base_image, progress=progress))
     plan = bundle.plan
@@ -296,6 +288,7 @@ def build(
     as_json: JsonOption = False,
 ) -> None:
     """Build a Docker image that serves NOTEBOOK (docker run --network host IMAGE)."""
+    from cellserve.converter import STEP_MESSAGES
     from cellserve.runtime import build_image
 
     def log(line: str) -> None:
@@ -304,7 +297,7 @@ def build(
 
     def progress(step: str) -> None:
         if not as_json:
-            err.print(f"{_STEPS.get(step, 'Building the image')} …")
+            err.print(f"{STEP_MESSAGES.get(step, 'Building the image')} …")
 
     result = _guarded(
         lambda: build_image(notebook, image, base_image=base_image, log=log, progress=progress), as_json=as_json

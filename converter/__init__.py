@@ -1,13 +1,14 @@
 """Notebook → service bundle: read, analyse, capture, generate, write."""
 
 from ._analysis import Plan, StagePlan, analyse
-from ._bundle import Bundle, convert, write_bundle
+from ._bundle import STEP_MESSAGES, Bundle, convert, write_bundle
 from ._capture import Capture, CaptureStep, capture_code, capture_headless
 from ._live_capture import capture_in_kernel
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import ServiceSettings, StageSettings, parse_settings
 
 __all__ = [
+    "STEP_MESSAGES",
     "Bundle",
     "Capture",
     "CaptureStep",

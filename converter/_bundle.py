@@ -32,6 +32,14 @@ _SUPPORT_FILES = (
     "cellserve_deploy.py",
 )
 Progress = Callable[[str], None]
+STEP_MESSAGES = {
+    "read": "Reading the notebook",
+    "analyse": "Analysing the tagged cells",
+    "capture": "Running the notebook and capturing its values",
+    "generate": "Writing the service bundle",
+    "write": "Moving the bundle into place",
+}
+"""What each step ``convert`` reports through ``progress`` is doing, for people."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter import CaptureStep, convert, read_notebook
+from cellserve.converter import STEP_MESSAGES, CaptureStep, convert, read_notebook
 from cellserve.converter._settings import SERVICE_NAME
 from cellserve.exceptions import CellserveError, DeployError, ServiceNotFoundError, SettingsError
 
@@ -112,7 +112,7 @@ def publish(
             converted = convert(
                 notebook,
                 bundle,
-                progress=lambda step: steps.start(_CONVERT_STAGES.get(step, "bundle"), _MESSAGES[step]),
+                progress=lambda step: steps.start(_CONVERT_STAGES.get(step, "bundle"), STEP_MESSAGES[step]),
                 name=name,
                 capture=capture,
             )
@@ -161,15 +161,6 @@ def publish(
         timings=version.timings,
         warnings=warnings,
     )
-
-
-_MESSAGES = {
-    "read": "Reading the notebook",
-    "analyse": "Analysing the tagged cells",
-    "capture": "Running the notebook and capturing its values",
-    "generate": "Writing the service bundle",
-    "write": "Writing the service bundle",
-}
 
 
 def _service_name(notebook: str | Path, name: str | None) -> str:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_jupyter.jupyter_server import *  # noqa: F403 - its fixtures and hooks, for this folder only
 from tornado.httpclient import HTTPResponse
 
 from tests.runtime.conftest import cluster, home  # noqa: F401 - shared fixtures of the runtime tests
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 

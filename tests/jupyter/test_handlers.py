@@ -152,9 +152,19 @@ async def test_publish_captures_from_the_live_kernel(
     answer = httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json()
     assert answer == {"total": 42, "factor": 7}
 
+    code, job = await api("POST", "publish", body={"path": "calc.ipynb", "address": cluster.dashboard})
+    assert job["capture"] == "headless"  # no kernel: the notebook file runs, with its own FACTOR
+    job = await wait_for(api, job["id"])
+    assert job["state"] == "succeeded", job["error"]
+    assert httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json() == {"total": 6, "factor": 1}
+
+    code, rolled = await api("POST", "services", "calc", "rollback", body={})
+    assert (code, rolled["live"]) == (200, 1)
+    assert httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json() == {"total": 42, "factor": 7}
     code, service = await api("GET", "services", "calc")
     assert code == 200
-    assert service["live"] == job["result"]["version"]
+    assert service["live"] == 1
+    assert [(v["version"], v["status"]) for v in service["versions"]] == [(1, "live"), (2, "previous")]
     code, found = await api("GET", "services", "calc", "logs", tail="50")
     assert code == 200
     assert set(found)
