@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from cellserve.runtime import delete
 from cellserve.runtime._smoke import difference
 from tests.conftest import Cluster, free_port
 
@@ -122,3 +123,4 @@ def test_tag_run_publish_and_open_the_link(
     assert response is not None
     assert response.status == 200
     assert opened.inner_text("h1") == "Handwritten digits"
+    delete("digits")  # free the cluster's CPUs for the tests that follow

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import nbformat
 import pytest
 from playwright.sync_api import BrowserContext, Dialog, Page
 
-from cellserve.runtime import PublishResult, publish
+from cellserve.runtime import PublishResult, delete, publish
 from cellserve.runtime import _store as store
 from cellserve.runtime import _tokens as tokens
 from cellserve.runtime._smoke import difference
@@ -40,12 +41,13 @@ def bundle_json(result: PublishResult, name: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def digits(cluster: Cluster, home: Path) -> PublishResult:
-    return publish(EXAMPLES / "digits.ipynb", address=cluster.dashboard)
+def digits(cluster: Cluster, home: Path) -> Iterator[PublishResult]:
+    yield publish(EXAMPLES / "digits.ipynb", address=cluster.dashboard)
+    delete("digits")  # free the cluster's CPUs for the tests that follow
 
 
 @pytest.fixture(scope="module")
-def hostile(cluster: Cluster, home: Path, tmp_path_factory: pytest.TempPathFactory) -> PublishResult:
+def hostile(cluster: Cluster, home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublishResult]:
     """A token-protected service whose notebook carries script in its markdown and in an output."""
     path = make_notebook(
         tmp_path_factory.mktemp("hostile") / "hostile.ipynb",
@@ -56,7 +58,8 @@ def hostile(cluster: Cluster, home: Path, tmp_path_factory: pytest.TempPathFacto
     notebook = nbformat.read(path, as_version=4)
     notebook.cells[-1].outputs = [nbformat.v4.new_output("display_data", data={"text/html": HOSTILE_OUTPUT})]
     nbformat.write(notebook, path)
-    return publish(path, address=cluster.dashboard)
+    yield publish(path, address=cluster.dashboard)
+    delete("hostile")
 
 
 def open_page(context: BrowserContext, url: str) -> tuple[Page, list[str]]:

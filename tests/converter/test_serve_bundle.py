@@ -53,7 +53,7 @@ def served(request: pytest.FixtureRequest, ray_cluster: Cluster, tmp_path_factor
 def test_cellserve_cannot_be_imported_on_the_cluster(ray_cluster: Cluster) -> None:
     code = (
         "import importlib.util, ray; ray.init()\n"
-        "print(ray.get(ray.remote(lambda: importlib.util.find_spec('cellserve') is None).remote()))"
+        "print(ray.get(ray.remote(num_cpus=0)(lambda: importlib.util.find_spec('cellserve') is None).remote()))"
     )
     assert ray_cluster.python(code).strip().endswith("True")
 
