@@ -126,5 +126,6 @@ def read_report(plan: Plan, out: Path) -> Capture:
     ]
     problems += [f"  - {n['what']} is not JSON: {n['reason']}." for n in report.get("not_json", [])]
     if problems:
-        raise CaptureError(f"{path}: cannot capture the service's values:\n" + "\n".join(problems))
+        first = next((m["cell"] for m in report["missing"] if m["cell"]), None)
+        raise CaptureError(f"{path}: cannot capture the service's values:\n" + "\n".join(problems), cell=first)
     return Capture(report["requirements"], report["local_modules"], report["has_expected"])

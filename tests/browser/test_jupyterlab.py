@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from cellserve.runtime import _store as store
 from cellserve.runtime import delete
 from cellserve.runtime._smoke import difference
 from tests.conftest import Cluster, free_port
@@ -95,14 +96,28 @@ def test_tag_run_publish_and_open_the_link(
     assert "cellserve-role-predict" in (marked.get_attribute("class") or "")
     page.wait_for_selector(".cellserve-check-status.cellserve-mod-ok", timeout=30_000)
 
+    address = page.locator("input[name='cluster_address']")
+    address.fill(cluster.dashboard)
+    # Publishing before running the notebook: the kernel has no model yet. The panel says at
+    # which stage it failed and links to the cell that defines what is missing.
+    page.click("[data-cellserve-action='publish']")
+    error = page.wait_for_selector(".cellserve-publish-error", timeout=120_000)
+    assert error is not None
+    assert "capture" in error.inner_text().lower()
+    assert "has no value in the kernel" in error.inner_text()
+    link = page.locator(".cellserve-publish-error .cellserve-cell-link")
+    missing_cell = int(link.get_attribute("data-cell") or 0)
+    assert 1 <= missing_cell <= 10
+    link.click()
+    active = page.locator(".jp-Notebook .jp-Cell").nth(missing_cell - 1)
+    assert "jp-mod-active" in (active.get_attribute("class") or "")
+
     page.click("text=Run >> nth=0")  # the menu bar's Run menu
     page.click("text=Run All Cells")
     last = page.locator(".jp-Notebook .jp-Cell").nth(9).locator(".jp-InputPrompt")
     page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)", arg=last.element_handle(), timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
 
-    address = page.locator("input[name='cluster_address']")
-    address.fill(cluster.dashboard)
     page.click("[data-cellserve-action='publish']")
     page.wait_for_selector(".cellserve-progress li[data-stage='deploy']", timeout=120_000)
     page.wait_for_selector("a.cellserve-endpoint", timeout=300_000)
@@ -112,8 +127,11 @@ def test_tag_run_publish_and_open_the_link(
 
     endpoint = page.get_attribute("a.cellserve-endpoint", "href") or ""
     service_page = page.get_attribute("a.cellserve-page", "href") or ""
-    example = json.loads((home / "services" / "digits" / "v1" / "example_request.json").read_text())
-    expected = json.loads((home / "services" / "digits" / "v1" / "expected_response.json").read_text())
+    live = store.load("digits").live
+    assert live == 2  # version 1 is the failed attempt above
+    bundle = store.bundle_dir("digits", live)
+    example = json.loads((bundle / "example_request.json").read_text())
+    expected = json.loads((bundle / "expected_response.json").read_text())
     answer = httpx.post(endpoint, json=example, timeout=60)
     assert answer.status_code == 200, answer.text
     assert difference(answer.json(), expected) is None

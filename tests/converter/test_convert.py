@@ -101,8 +101,11 @@ def test_capture_code_runs_in_a_live_namespace_and_names_missing_values(tmp_path
     namespace: dict[str, object] = {"payload": 1, "Out": {7: 8}}
     exec(capture_code(plan, out, 7), namespace)
     assert set(namespace) == {"payload", "Out", "__builtins__"}
-    with pytest.raises(CaptureError, match=r"'offset' has no value in the kernel: run cell 1 \(which defines it\)"):
+    with pytest.raises(
+        CaptureError, match=r"'offset' has no value in the kernel: run cell 1 \(which defines it\)"
+    ) as caught:
         read_report(plan, out)
+    assert caught.value.cell == 1  # the panel links to it
     namespace["offset"] = 3
     exec(capture_code(plan, out, 7), namespace)
     assert read_report(plan, out).has_expected
