@@ -130,16 +130,10 @@ class Panel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
 
 def _capture_here() -> Any:
     """Capture from this very kernel's namespace, when there is one (else: a headless run)."""
+    from cellserve.converter._live_capture import capture_in_namespace
+
     namespace = _ipython_namespace()
-    if namespace is None:
-        return None
-    from cellserve.converter._capture import capture_code, read_report
-
-    def run(plan: Any, out: Path) -> Any:
-        exec(capture_code(plan, out, plan.output_cell.cell.execution_count), namespace)  # noqa: S102 - cellserve's own code
-        return read_report(plan, out)
-
-    return run
+    return capture_in_namespace(namespace) if namespace is not None else None
 
 
 def panel(notebook: str | Path | None = None, *, address: str | None = None) -> Panel:

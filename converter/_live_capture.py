@@ -1,5 +1,7 @@
 """Capture from a running kernel: the values the user has in their session right now.
 
+From outside the kernel (JupyterLab's server) or from inside it (the ipywidgets panel).
+
 JupyterLab's publish sends the notebook's kernel to the server; the capture code
 (the same as a headless run uses) runs there as one silent request, outside the
 kernel's history, and writes into the bundle's staging folder.
@@ -50,13 +52,29 @@ def capture_in_kernel(connection_info: KernelConnectionInfo, *, timeout: float =
                 f"{plan.notebook.path}: capturing from the running kernel failed with "
                 f"{content.get('ename')}: {content.get('evalue')}" + ("\n" + "".join(errors)[-2000:] if errors else "")
             )
-        captured = read_report(plan, out)
-        if not captured.has_expected:
-            raise CaptureError(
-                f"{plan.notebook.path}, cell {output_cell.number}: the running kernel has no output of the last "
-                "predict cell: run it (and save the notebook) before publishing.",
-                cell=output_cell.number,
-            )
-        return captured
+        return _live_report(plan, out)
 
     return run
+
+
+def capture_in_namespace(namespace: dict[str, Any]) -> CaptureStep:
+    """A capture step for code that runs inside the kernel itself (the ipywidgets panel)."""
+
+    def run(plan: Plan, out: Path) -> Capture:
+        exec(capture_code(plan, out, plan.output_cell.cell.execution_count), namespace)  # noqa: S102 - cellserve's own code
+        return _live_report(plan, out)
+
+    return run
+
+
+def _live_report(plan: Plan, out: Path) -> Capture:
+    """The capture report; a live kernel must also hold the output of the last predict cell."""
+    captured = read_report(plan, out)
+    if not captured.has_expected:
+        output_cell = plan.output_cell.cell
+        raise CaptureError(
+            f"{plan.notebook.path}, cell {output_cell.number}: the running kernel has no output of the last "
+            "predict cell: run it (and save the notebook) before publishing.",
+            cell=output_cell.number,
+        )
+    return captured

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
 from cellserve.converter import analyse, capture_code, convert, read_notebook
 from cellserve.converter._capture import read_report
+from cellserve.converter._live_capture import capture_in_namespace
 from cellserve.exceptions import BundleError, CaptureError
 from tests.notebooks import make_notebook
 
@@ -158,3 +160,19 @@ def test_a_cell_over_the_time_limit_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(CaptureError, match=r"cell 2: the cell ran longer than execution_timeout \(2 s\)"):
         convert(notebook, tmp_path / "out")
+
+
+def test_capture_from_inside_the_kernel_needs_the_predict_cells_output(tmp_path: Path) -> None:
+    """The ipywidgets panel's capture: values from its own namespace, and the output the notebook showed."""
+    notebook = nbformat.read(
+        make_notebook(tmp_path / "nb.ipynb", [("payload = 2", None), ("payload * 10", "predict")]), as_version=4
+    )
+    notebook.cells[1].execution_count = 4  # as saved after running it in the kernel
+    nbformat.write(notebook, tmp_path / "nb.ipynb")
+    plan = analyse(read_notebook(tmp_path / "nb.ipynb"))
+    with pytest.raises(CaptureError, match="no output of the last predict cell") as caught:
+        capture_in_namespace({"payload": 2, "Out": {}})(plan, tmp_path / "first")
+    assert caught.value.cell == 2
+    captured = capture_in_namespace({"payload": 2, "Out": {4: 20}})(plan, tmp_path / "second")
+    assert captured.has_expected
+    assert json.loads((tmp_path / "second" / "expected_response.json").read_text()) == 20
