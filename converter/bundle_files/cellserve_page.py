@@ -8,6 +8,7 @@ here; the notebook's HTML parts were sanitized when the bundle was made.
 """
 
 import datetime
+import functools
 import html
 import json
 import re
@@ -29,25 +30,27 @@ def nonce() -> str:
     return secrets.token_urlsafe(18)
 
 
-def page_headers(script_nonce: str) -> dict[str, str]:
-    """Only the page's own style and script run; data and calls stay on this origin."""
+def _headers(script_src: str, style_src: str) -> dict[str, str]:
     policy = (
-        f"default-src 'none'; script-src 'nonce-{script_nonce}'; style-src 'nonce-{script_nonce}'; "
+        f"default-src 'none'; script-src {script_src}; style-src {style_src}; "
         "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return {"Content-Security-Policy": policy, "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+
+
+def page_headers(script_nonce: str) -> dict[str, str]:
+    """Only the page's own style and script run; data and calls stay on this origin."""
+    return _headers(f"'nonce-{script_nonce}'", f"'nonce-{script_nonce}'")
 
 
 def docs_headers(script_nonce: str) -> dict[str, str]:
     """Swagger UI styles its elements inline; its scripts are ours (nonce) and its bundle (self)."""
-    policy = (
-        f"default-src 'none'; script-src 'self' 'nonce-{script_nonce}'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    )
-    return {"Content-Security-Policy": policy, "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+    return _headers(f"'self' 'nonce-{script_nonce}'", "'self' 'unsafe-inline'")
 
 
+@functools.cache
 def read_part(name: str) -> str:
+    """A part of the page the converter wrote (read once per replica)."""
     path = PAGE_DIR / name
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 

@@ -168,6 +168,8 @@ class Preprocessing:
         self.service = service
         self.schema = service.schema()
         self.release = service.release()
+        # The bundle's files do not change while the replica runs: read them once.
+        self.example, self.expected, self.settings = service.example(), service.expected(), service.settings()
         self.access = Access.configure(service.access, self.release.get("token_sha256"))
         api.title = service.title
         api.version = str(self.release.get("version", "unversioned"))
@@ -175,8 +177,8 @@ class Preprocessing:
         self.openapi = page.add_predict_docs(
             api.openapi(),
             schema=self.schema,
-            example=service.example(),
-            expected=service.expected(),
+            example=self.example,
+            expected=self.expected,
             notebook=service.notebook,
             access=service.access,
         )
@@ -233,13 +235,13 @@ class Preprocessing:
             title=self.service.title,
             notebook=self.service.notebook,
             base=request.scope.get("root_path", ""),
-            example=self.service.example(),
-            expected=self.service.expected(),
+            example=self.example,
+            expected=self.expected,
             access=self.service.access,
             version=str(self.release.get("version", "unversioned")),
             published=self.release.get("published", "not published by cellserve"),
             token=request.query_params.get("token") if not self.access.public else None,
-            stages=page.stage_rows(self.service.settings(), await self.placements()),
+            stages=page.stage_rows(self.settings, await self.placements()),
         )
         origin = f"{request.url.scheme}://{request.url.netloc}"
         return HTMLResponse(page.render_page(info, origin, nonce), headers=page.page_headers(nonce))
@@ -258,8 +260,8 @@ class Preprocessing:
                 "version": self.release.get("version"),
                 "published": self.release.get("published"),
                 "access": self.service.access,
-                "example_request": self.service.example(),
-                "settings": self.service.settings(),
+                "example_request": self.example,
+                "settings": self.settings,
                 "stages": await self.placements(),
             }
         )
