@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import tempfile
 import time
 from pathlib import Path
 
 from bench_convert import machine
 
+from cellserve.runtime._embedded import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = os.environ.get("BENCH_EXAMPLE", "digits")
 WARM_RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import nbformat
 from bench_convert import machine
-from bench_publish import free_port
+
+from cellserve.runtime._embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))

@@ -37,8 +37,9 @@ def _record_path() -> Path:
     return home() / "cluster.json"
 
 
-def _free_port(preferred: int) -> int:
-    for port in (preferred, 0):
+def free_port(preferred: int = 0) -> int:
+    """``preferred`` if it is free, else any free port on 127.0.0.1."""
+    for port in dict.fromkeys((preferred, 0)):
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -76,9 +77,9 @@ def ensure_running() -> Cluster:
 
 def _start() -> Cluster:
     temp = ray_temp_dir()
-    gcs, dashboard = _free_port(6379), _free_port(8265)
+    gcs, dashboard = free_port(6379), free_port(8265)
     # Ports Ray fixes by default are chosen free, so another Ray on the machine does not clash.
-    agent, client = _free_port(52365), _free_port(10001)
+    agent, client = free_port(52365), free_port(10001)
     command = [
         sys.executable, "-m", "ray.scripts.scripts", "start", "--head",
         f"--port={gcs}", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,14 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cellserve.runtime._embedded import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE_ENV = ROOT / ".venv-bundle" / "bin"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
