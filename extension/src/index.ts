@@ -154,7 +154,7 @@ function addCommands(
       }
     }
   };
-  const roleCommands: [string, Role, string, string][] = [
+  const roleCommands: [string, Role | null, string, string][] = [
     [
       CommandIDs.tagSetup,
       'setup',
@@ -172,6 +172,12 @@ function addCommands(
       'predict',
       trans.__('Give Cell the Predict Role'),
       trans.__('Tag the selected cells cellserve:predict')
+    ],
+    [
+      CommandIDs.untag,
+      null,
+      trans.__('Remove Cell Role'),
+      trans.__('Remove the cellserve role tag of the selected cells')
     ]
   ];
   for (const [id, role, label, caption] of roleCommands) {
@@ -183,13 +189,6 @@ function addCommands(
       execute: () => giveRole(role)
     });
   }
-  commands.addCommand(CommandIDs.untag, {
-    label: trans.__('Remove Cell Role'),
-    caption: trans.__('Remove the cellserve role tag of the selected cells'),
-    describedBy: noArgs,
-    isEnabled: writable,
-    execute: () => giveRole(null)
-  });
   commands.addCommand(CommandIDs.publish, {
     label: trans.__('Publish Notebook as Endpoint'),
     caption: trans.__('Save the notebook and publish it as a Ray Serve endpoint'),
