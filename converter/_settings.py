@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cellserve.exceptions import SettingsError
 
 SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+SERVICE_NAME_RULE = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit"
 JsonSchema = dict[str, Any]
 
 
@@ -109,7 +110,7 @@ class ServiceSettings(BaseModel):
     @classmethod
     def _check_name(cls, value: str | None) -> str | None:
         if value is not None and not SERVICE_NAME.match(value):
-            raise ValueError("use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit")
+            raise ValueError(f"use {SERVICE_NAME_RULE}")
         return value
 
     @field_validator("input_variable")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cellserve.converter import STEP_MESSAGES, CaptureStep, convert, read_notebook
-from cellserve.converter._settings import SERVICE_NAME
+from cellserve.converter._settings import SERVICE_NAME, SERVICE_NAME_RULE
 from cellserve.exceptions import CellserveError, DeployError, ServiceNotFoundError, SettingsError
 
 from . import _store as store
@@ -167,10 +167,7 @@ def _service_name(notebook: str | Path, name: str | None) -> str:
     if name is None:
         return read_notebook(notebook).service_name
     if not SERVICE_NAME.match(name):
-        raise SettingsError(
-            f"Got {name!r} for --name: use 1-63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit."
-        )
+        raise SettingsError(f"Got {name!r} for --name: use {SERVICE_NAME_RULE}.")
     return name
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from cellserve.converter._settings import SERVICE_NAME
+from cellserve.converter._settings import SERVICE_NAME, SERVICE_NAME_RULE
 
 
 class InvalidInputError(ValueError):
@@ -30,10 +30,7 @@ def notebook_path(root: Path, relative: object) -> Path:
 
 def service_name(name: str) -> str:
     if not SERVICE_NAME.match(name):
-        raise InvalidInputError(
-            f"{name!r} is not a service name: 1-63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit."
-        )
+        raise InvalidInputError(f"{name!r} is not a service name: {SERVICE_NAME_RULE}.")
     return name
 
 
