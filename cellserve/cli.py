@@ -132,7 +132,10 @@ def publish(
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
     total = sum(result.timings.values())
-    err.print(f"[green]{result.name} version {result.version} is live[/green] ({total:.1f} s).")
+    if result.unchanged:
+        err.print(f"[green]{result.name} is unchanged: version {result.version} stays live[/green] ({total:.1f} s).")
+    else:
+        err.print(f"[green]{result.name} version {result.version} is live[/green] ({total:.1f} s).")
     out.print(f"{result.endpoint}  service page: {result.page}", soft_wrap=True, highlight=False)
 
 
@@ -172,11 +175,12 @@ def status(
     for stage, detail in info["stages"].items():
         states = ", ".join(r["state"] for r in detail["replicas"]) or "no replica"
         out.print(f"  {stage:<14} {detail['status']:<10} replicas: {states}")
-    table = Table("version", "status", "created", "failed at", "error")
+    table = Table("version", "status", "route", "created", "failed at", "error")
     for version in info["versions"]:
         error = (version["error"] or "").splitlines()[0][:80] if version["error"] else ""
+        route = version["route"] or ("not running" if version["status"] != "failed" else "")
         table.add_row(
-            str(version["version"]), version["status"], version["created"], version["failed_stage"] or "", error
+            str(version["version"]), version["status"], route, version["created"], version["failed_stage"] or "", error
         )
     out.print(table)
 
@@ -209,7 +213,8 @@ def rollback(
     if as_json:
         _print_json(result)
         return
-    err.print(f"[green]{name} version {result['live']} is live again.[/green]")
+    how = "a switch to its warm replicas" if result["warm"] else "started again from its stored bundle"
+    err.print(f"[green]{name} version {result['live']} is live again[/green] ({how}).")
     out.print(result["endpoint"], highlight=False)
 
 
@@ -255,16 +260,54 @@ app.add_typer(cluster_app, name="cluster")
 
 @cluster_app.command("status")
 def cluster_status(as_json: JsonOption = False) -> None:
-    """Whether the embedded cluster runs, and where."""
-    from cellserve.runtime import embedded_cluster_status
+    """Whether the embedded cluster runs, where, and what each service reserves on it."""
+    from cellserve.runtime import cluster_status as embedded_status
 
-    info = embedded_cluster_status()
+    info = _guarded(embedded_status, as_json=as_json)
     if as_json:
         _print_json(info)
-    elif info["running"]:
-        out.print(f"running: dashboard {info['dashboard']}, Serve HTTP port {info['http_port']}", highlight=False)
-    else:
-        out.print("not running (cellserve publish starts it)")
+        return
+    if not info["running"]:
+        out.print(info["message"], highlight=False)
+        return
+    total = info["resources"]
+    out.print(
+        f"running: dashboard {info['dashboard']}, services on http://{info['http_host']}:{info['http_port']}/ "
+        f"({total.get('CPU', 0):g} CPU, {total.get('GPU', 0):g} GPU)",
+        highlight=False,
+    )
+    table = Table("service", "versions running", "CPU", "GPU")
+    for name, row in sorted(info["services"].items()):
+        table.add_row(name, ", ".join(map(str, sorted(row["versions"]))), f"{row['CPU']:g}", f"{row['GPU']:g}")
+    out.print(table if info["services"] else "No service runs on it.")
+
+
+@cluster_app.command("start")
+def cluster_start(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host", help="Address the services listen on (default 127.0.0.1; 0.0.0.0 opens them to the network)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Start the embedded cluster if it is not running, and bring back the live version of every service."""
+    from cellserve.runtime import embedded_cluster_status, start_embedded_cluster
+
+    started = time.perf_counter()
+
+    def progress(_stage: str, message: str) -> None:
+        if not as_json:
+            err.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  {message}", highlight=False)
+
+    cluster = _guarded(lambda: start_embedded_cluster(progress, host=host), as_json=as_json)
+    if as_json:
+        _print_json(embedded_cluster_status())
+        return
+    if cluster.http_host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]warning:[/yellow] services listen on {cluster.http_host}: other machines can reach them.")
+    out.print(f"running: services on http://{cluster.http_host}:{cluster.http_port}/", highlight=False)
 
 
 @cluster_app.command("stop")

@@ -29,7 +29,6 @@ _SUPPORT_FILES = (
     "cellserve_access.py",
     "cellserve_page.py",
     "cellserve_page.html",
-    "cellserve_deploy.py",
 )
 Progress = Callable[[str], None]
 STEP_MESSAGES = {

@@ -40,7 +40,7 @@ def serve_config(plan: Plan) -> str:
     deployments = [_deployment(s.role.value, getattr(plan.notebook.settings, s.role.value)) for s in plan.stages]
     config = {
         "proxy_location": "EveryNode",
-        "http_options": {"host": "0.0.0.0", "port": HTTP_PORT},
+        "http_options": {"host": "127.0.0.1", "port": HTTP_PORT},
         "applications": [
             {"name": name, "route_prefix": f"/{name}", "import_path": "app:app", "deployments": deployments}
         ],

@@ -100,6 +100,15 @@ class ServiceSettings(BaseModel):
             "need the service's access token (`cellserve token NAME`); the share link carries it."
         ),
     )
+    warm_versions: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description=(
+            "Earlier versions kept running beside the live one while the cluster has room, so that rolling back "
+            "is a switch of routes; each reserves its replicas' resources."
+        ),
+    )
     base_image: str | None = Field(
         None, description="Docker base image; default: the official Ray image for this Ray and Python."
     )

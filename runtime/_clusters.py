@@ -3,26 +3,34 @@
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlparse
 
 from cellserve.exceptions import ClusterError
 
+from . import _auth as auth
+from ._dashboard import Dashboard
+
 DEFAULT_HTTP_PORT = 8000
+Progress = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
 class Cluster:
-    """A Ray cluster cellserve can deploy to: its dashboard, and where its Serve proxy listens."""
+    """A Ray cluster cellserve can deploy to: its dashboard, its token, and where its Serve proxy listens.
+
+    ``http_host`` is the address the proxy binds when cellserve starts Serve there.
+    """
 
     kind: str
     dashboard: str
     http_port: int = DEFAULT_HTTP_PORT
+    token: auth.RayToken | None = None
+    http_host: str = "127.0.0.1"
 
     @property
     def host(self) -> str:
@@ -31,21 +39,35 @@ class Cluster:
     def endpoint(self, route: str) -> str:
         return f"http://{self.host}:{self.http_port}{route}"
 
+    @cached_property
+    def api(self) -> Dashboard:
+        return Dashboard(self.dashboard, self.token)
+
 
 def http_port() -> int:
-    """The Serve HTTP port to start Serve with (CELLSERVE_HTTP_PORT, default 8000)."""
+    """The Serve HTTP port to start Serve with on an existing cluster (CELLSERVE_HTTP_PORT, default 8000)."""
     raw = os.environ.get("CELLSERVE_HTTP_PORT", str(DEFAULT_HTTP_PORT))
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ClusterError(f"Got {raw!r} for CELLSERVE_HTTP_PORT: it must be a port number (1-65535).")
     return int(raw)
 
 
-def dashboard_answers(url: str, timeout: float = 3) -> bool:
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
     try:
-        with urllib.request.urlopen(f"{url}/api/version", timeout=timeout) as response:  # noqa: S310
-            return bool(json.load(response).get("ray_version"))
-    except (urllib.error.URLError, OSError, ValueError):
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
         return False
+
+
+def dashboard_answers(url: str, token: auth.RayToken | None = None, timeout: float = 3) -> bool:
+    """Whether a Ray dashboard answers at ``url`` (with ``token``, or the one :func:`auth.find` finds)."""
+    api = Dashboard(url, token if token is not None else auth.find(), timeout=timeout)
+    try:
+        return api.answers()
+    finally:
+        api.close()
 
 
 def normalise_address(address: str) -> str:
@@ -62,41 +84,44 @@ def normalise_address(address: str) -> str:
     return url.rstrip("/")
 
 
-def connect_address(address: str | None) -> Cluster:
-    """An existing cluster, by its dashboard address."""
+def connect_address(address: str | None, _progress: Progress | None = None) -> Cluster:
+    """An existing cluster, by its dashboard address; its token is looked for where Ray looks."""
     assert address is not None
     url = normalise_address(address)
-    if not dashboard_answers(url):
+    token = auth.find()
+    if not dashboard_answers(url, token):
         raise ClusterError(
             f"No Ray dashboard answers at {url}. --address takes the cluster's dashboard address "
             "(port 8265 by default, not the GCS port 6379); check that the cluster is up and reachable."
         )
-    return Cluster("address", url, http_port())
+    host = urlparse(url).hostname or "127.0.0.1"
+    bind = os.environ.get("CELLSERVE_HTTP_HOST") or ("127.0.0.1" if is_loopback(host) else "0.0.0.0")
+    return Cluster("address", url, http_port(), token, bind)
 
 
-def connect_embedded(_: str | None = None) -> Cluster:
-    """cellserve's own local Ray head, started on first use and kept running."""
+def connect_embedded(_: str | None = None, progress: Progress | None = None) -> Cluster:
+    """cellserve's own local Ray head, started on first use and kept running; its services come back with it."""
     from . import _embedded
 
-    return _embedded.ensure_running()
+    return _embedded.ensure_running(progress)
 
 
-BACKENDS: dict[str, Callable[[str | None], Cluster]] = {
+BACKENDS: dict[str, Callable[[str | None, Progress | None], Cluster]] = {
     "embedded": connect_embedded,
     "address": connect_address,
 }
 
 
-def backend(name: str) -> Callable[[str | None], Cluster]:
+def backend(name: str) -> Callable[[str | None, Progress | None], Cluster]:
     try:
         return BACKENDS[name]
     except KeyError:
         raise ClusterError(f"Unknown cluster back end {name!r}; known: {', '.join(sorted(BACKENDS))}.") from None
 
 
-def connect(address: str | None = None) -> Cluster:
+def connect(address: str | None = None, progress: Progress | None = None) -> Cluster:
     """``--address``, else RAY_ADDRESS, else the embedded cluster."""
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address in (None, "", "local", "auto"):
-        return backend("embedded")(None)
-    return backend("address")(address)
+        return backend("embedded")(None, progress)
+    return backend("address")(address, progress)

@@ -1,4 +1,4 @@
-"""Services after publishing: list, status, logs, rollback, delete."""
+"""Services after publishing: list, status, logs, rollback, token, delete, and the cluster's view."""
 
 from __future__ import annotations
 
@@ -6,36 +6,31 @@ from typing import Any
 
 from cellserve.exceptions import ClusterError, DeployError, ServiceNotFoundError
 
+from . import _capacity as capacity
+from . import _embedded as embedded
+from . import _routes as routes
 from . import _store as store
 from . import _tokens as tokens
-from ._clusters import Cluster, connect, dashboard_answers
-from ._publish import deploy_script_dir
+from . import _versions as versions
+from ._clusters import Cluster, connect
 from ._serve import ServeCluster
 from ._smoke import smoke_test
 
+Progress = Any
 
-def _cluster_of(record: store.ServiceRecord, *, start: bool) -> Cluster:
+
+def _cluster_of(record: store.ServiceRecord, *, start: bool, progress: Progress = None) -> Cluster:
     """The cluster a service was published to; the embedded one is started only if ``start``."""
     if record.cluster_kind == "embedded":
-        if start:
-            return connect(None)
-        if not dashboard_answers(record.address):
-            raise ClusterError("The embedded Ray cluster is not running (`cellserve publish` starts it).")
-        from . import _embedded
-
-        found = _embedded.read_record() or {}
-        return Cluster("embedded", record.address, int(found.get("http_port", 8000)))
+        found = embedded.ensure_running(progress) if start else embedded.current()
+        if found is None:
+            raise ClusterError("The embedded Ray cluster is not running (`cellserve cluster start` starts it).")
+        return found
     return connect(record.address)
 
 
-def _serve_view(record: store.ServiceRecord) -> dict[str, Any]:
-    try:
-        app = ServeCluster(_cluster_of(record, start=False)).applications().get(record.name)
-    except ClusterError as exc:
-        return {"status": "UNREACHABLE", "message": str(exc), "stages": {}}
-    if app is None:
-        return {"status": "NOT_DEPLOYED", "message": "", "stages": {}}
-    stages = {
+def _stages(app: dict[str, Any]) -> dict[str, Any]:
+    return {
         name: {
             "status": deployment.get("status"),
             "replicas": [
@@ -45,21 +40,48 @@ def _serve_view(record: store.ServiceRecord) -> dict[str, Any]:
         }
         for name, deployment in (app.get("deployments") or {}).items()
     }
-    return {"status": app.get("status"), "message": app.get("message") or "", "stages": stages}
+
+
+def _serve_view(record: store.ServiceRecord) -> dict[str, Any]:
+    """The live version's application, and every running version with its route."""
+    try:
+        apps = ServeCluster(_cluster_of(record, start=False)).applications()
+    except ClusterError as exc:
+        return {"status": "UNREACHABLE", "message": str(exc), "stages": {}, "running": {}}
+    running = {
+        parsed[1]: {"route": app.get("route_prefix"), "status": app.get("status")}
+        for name, app in apps.items()
+        if (parsed := routes.parse_app(name)) and parsed[0] == record.name
+    }
+    live = apps.get(routes.app_name(record.name, record.live)) if record.live else None
+    if live is None:
+        return {"status": "NOT_DEPLOYED", "message": "", "stages": {}, "running": running}
+    return {
+        "status": live.get("status"),
+        "message": live.get("message") or "",
+        "stages": _stages(live),
+        "running": running,
+    }
 
 
 def status(name: str) -> dict[str, Any]:
-    """Versions, which is live, replicas per stage and their state, endpoint, last error."""
+    """Versions, which is live and which run warm (with their routes), replicas per stage, endpoint, last error."""
     record = store.load(name)
     last = record.last_error
+    view = _serve_view(record)
+    running = view.pop("running")
     return {
         "name": name,
         "live": record.live,
         "endpoint": f"{record.endpoint}/predict" if record.endpoint else None,
-        "page": tokens.share_link(f"{record.endpoint}/", tokens.read(name)) if record.endpoint else None,
+        "page": f"{record.endpoint}/" if record.endpoint else None,
+        "access": tokens.access_of(store.bundle_dir(name, record.live)) if record.live else None,
         "cluster": record.address,
-        **_serve_view(record),
-        "versions": [v.model_dump() for v in record.versions],
+        **view,
+        "versions": [
+            {**v.model_dump(), "running": v.version in running, "route": (running.get(v.version) or {}).get("route")}
+            for v in record.versions
+        ],
         "last_error": {"version": last.version, "stage": last.failed_stage, "error": last.error} if last else None,
     }
 
@@ -81,10 +103,10 @@ def list_services() -> list[dict[str, Any]]:
 
 
 def logs(name: str, tail: int = 200) -> dict[str, str]:
-    """The end of each replica's log, keyed by stage and replica."""
+    """The end of each replica's log of the live version, keyed by stage and replica."""
     record = store.load(name)
     serve = ServeCluster(_cluster_of(record, start=False))
-    app = serve.applications().get(name)
+    app = serve.applications().get(routes.app_name(name, record.live)) if record.live else None
     if app is None:
         raise ServiceNotFoundError(f"Service {name!r} is not deployed on {record.address}: no replica, no log.")
     found: dict[str, str] = {}
@@ -93,13 +115,16 @@ def logs(name: str, tail: int = 200) -> dict[str, str]:
             key = f"{stage} {replica.get('replica_id')}"
             try:
                 found[key] = serve.log(replica["node_id"], replica["log_file_path"], tail)
-            except Exception as exc:  # the state API raises several kinds
+            except ClusterError as exc:
                 found[key] = f"(log not readable: {exc})"
     return found
 
 
 def rollback(name: str, version: int | None = None, *, timeout: float = 600) -> dict[str, Any]:
-    """Make an earlier version live again (default: the one live before the current one)."""
+    """Make an earlier version live again (default: the one live before the current one).
+
+    A warm version is a switch of routes; one that no longer runs is started again from its stored
+    bundle and tested first. Either way the current version keeps serving until the switch."""
     with store.locked(name):
         record = store.load(name)
         target = record.version(version) if version else _previous(record)
@@ -112,7 +137,18 @@ def rollback(name: str, version: int | None = None, *, timeout: float = 600) -> 
                 stage="rollback",
             )
         cluster = _cluster_of(record, start=True)
-        token = _redeploy(cluster, record, target, stage="rollback", timeout=timeout)
+        serve = ServeCluster(cluster)
+        bundle = store.bundle_dir(name, target.version)
+        token = tokens.ensure(name) if tokens.access_of(bundle) == "token" else None
+        with versions.cluster_lock(cluster):
+            warm = target.version in routes.versions_of(serve.declared(), name)
+            if not warm:
+                versions.start_version(serve, name, target.version, bundle, pip=cluster.kind != "embedded",
+                                       timeout=timeout, stage="rollback")  # fmt: skip
+                smoke_test(
+                    cluster.endpoint(routes.pinned_route(name, target.version)), bundle, stage="rollback", token=token
+                )
+            versions.switch(serve, cluster, name, target.version, bundle, token=token, stage="rollback")
         for other in record.versions:
             if other.status == "live":
                 other.status = "previous"
@@ -121,34 +157,16 @@ def rollback(name: str, version: int | None = None, *, timeout: float = 600) -> 
     return {
         "name": name,
         "live": target.version,
+        "warm": warm,
         "endpoint": f"{record.endpoint}/predict",
         "page": tokens.share_link(f"{record.endpoint}/", token),
     }
 
 
-def _redeploy(
-    cluster: Cluster,
-    record: store.ServiceRecord,
-    target: store.VersionRecord,
-    *,
-    stage: str,
-    timeout: float,
-    token: str | None = None,
-) -> str | None:
-    """Deploy a kept version again as the live app (a rolling update); returns the token it now takes."""
-    bundle = store.bundle_dir(record.name, target.version)
-    protected = tokens.access_of(bundle) == "token"
-    token = (token or tokens.ensure(record.name)) if protected else None
-    tokens.write_release(bundle, version=target.version, published=target.created, token=token)
-    ServeCluster(cluster).deploy(bundle, record.name, f"/{record.name}", stage=stage, timeout=timeout, pip=False)
-    smoke_test(cluster.endpoint(f"/{record.name}"), bundle, stage=stage, token=token)
-    return token
-
-
 def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str, Any]:
-    """The service's access token and share link; ``rotate`` makes a new one and redeploys the live version.
+    """The service's access token and share link; ``rotate`` makes a new one and updates the live version.
 
-    The old token keeps working until the rolling update has replaced every replica; if the
+    The old token keeps working until Serve's rolling update has replaced every replica; if the
     update fails, the old token stays the one in force.
     """
     with store.locked(name):
@@ -167,7 +185,7 @@ def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str,
         if rotate:
             fresh = tokens.new()
             try:
-                _redeploy(_cluster_of(record, start=True), record, live, stage="token", timeout=timeout, token=fresh)
+                _update_live(_cluster_of(record, start=True), record, bundle, fresh, timeout)
             except Exception:
                 tokens.write_release(bundle, version=live.version, published=live.created, token=current)
                 raise
@@ -182,6 +200,20 @@ def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str,
     }
 
 
+def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, token: str, timeout: float) -> None:
+    """The live version with a new token digest: Serve updates its replicas in place, one by one."""
+    assert record.live is not None
+    live = record.version(record.live)
+    tokens.write_release(bundle, version=live.version, published=live.created, token=token)
+    serve = ServeCluster(cluster)
+    with versions.cluster_lock(cluster):
+        app = routes.version_app(bundle, record.name, live.version, serve.upload(bundle))
+        app["route_prefix"] = routes.live_route(record.name)
+        serve.apply(routes.with_app(serve.declared(), app), stage="token")
+        serve.wait_running(app["name"], stage="token", timeout=timeout, bundle=bundle)
+    smoke_test(cluster.endpoint(routes.live_route(record.name)), bundle, stage="token", token=token)
+
+
 def _previous(record: store.ServiceRecord) -> store.VersionRecord:
     candidates = [v for v in record.versions if v.status == "previous" and v.bundle_kept]
     if record.live is not None:
@@ -192,7 +224,7 @@ def _previous(record: store.ServiceRecord) -> store.VersionRecord:
 
 
 def delete(name: str) -> dict[str, Any]:
-    """Remove the service from its cluster, then its versions here."""
+    """Stop every version of the service on its cluster, then remove its versions here."""
     with store.locked(name):
         record = store.load(name)
         try:
@@ -200,7 +232,29 @@ def delete(name: str) -> dict[str, Any]:
         except ClusterError:
             cluster = None  # the embedded cluster is down: nothing serves it any more
         if cluster is not None:
-            with deploy_script_dir() as folder:
-                ServeCluster(cluster).delete(folder, name, stage="delete")
+            serve = ServeCluster(cluster)
+            with versions.cluster_lock(cluster):
+                names = {app["name"] for app in routes.versions_of(serve.declared(), name).values()}
+                versions.stop_apps(serve, names, stage="delete")
     store.remove(name)
     return {"name": name, "deleted": True}
+
+
+def cluster_status() -> dict[str, Any]:
+    """The embedded cluster: running or gone, where, and what each service reserves on it."""
+    info = embedded.status()
+    cluster = embedded.current() if info.get("running") else None
+    if cluster is None:
+        waiting = [r.name for r in _restorable()]
+        note = "The embedded cluster is not running."
+        if waiting:
+            note += f" `cellserve cluster start` (or the next publish) brings back: {', '.join(waiting)}."
+        return {**info, "running": False, "message": note}
+    apps = ServeCluster(cluster).applications()
+    return {**info, "resources": capacity.total(cluster), "services": capacity.by_service(apps)}
+
+
+def _restorable() -> list[store.ServiceRecord]:
+    from ._recovery import restorable
+
+    return restorable("embedded")

@@ -7,18 +7,13 @@ from typing import Any
 from cellserve.converter import ServiceSettings, StageSettings
 from cellserve.exceptions import ClusterError
 
+from ._capacity import nodes
 from ._clusters import Cluster
 
 
 def node_resources(cluster: Cluster) -> list[dict[str, float]]:
     """Total resources of each alive node."""
-    from ray.util.state import list_nodes
-
-    try:
-        nodes = list_nodes(address=cluster.dashboard, detail=True, raise_on_missing_output=False)
-    except Exception as exc:  # the state API raises several kinds
-        raise ClusterError(f"Cannot list the nodes of the cluster at {cluster.dashboard}: {exc}") from None
-    return [dict(node.resources_total) for node in nodes if node.state == "ALIVE"]
+    return [{k: float(v) for k, v in (node.get("resources_total") or {}).items()} for node in nodes(cluster)]
 
 
 def check_resources(cluster: Cluster, settings: ServiceSettings) -> list[str]:

@@ -1,20 +1,19 @@
-"""Publish, roll back and delete services: the steps, the versions, and safety.
+"""Publish: the steps, the versions, and safety.
 
-A publish deploys the new version under a staging route first, smoke-tests it there,
-removes it, and only then updates the live application in place (Ray Serve's rolling
-update, which keeps serving throughout). If any step before that fails, the live
-application was never touched. The staging copy needs room on the cluster beside the
-live version while it is tested.
+A new version starts as its own Serve application at ``/<name>/v/<N>`` beside the live one,
+is smoke-tested there, and becomes live by one change of routes (:mod:`._versions`): the
+replicas that were tested are the ones that serve, and the previous version keeps running,
+warm, at its pinned route. Until that switch the live version is never touched; if the
+switch itself fails, the routes are put back. An unchanged notebook starts nothing new.
 """
 
 from __future__ import annotations
 
-import tempfile
+import contextlib
+import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,12 @@ from cellserve.converter import STEP_MESSAGES, CaptureStep, convert, read_notebo
 from cellserve.converter._settings import SERVICE_NAME, SERVICE_NAME_RULE
 from cellserve.exceptions import CellserveError, DeployError, ServiceNotFoundError, SettingsError
 
+from . import _routes as routes
 from . import _store as store
 from . import _tokens as tokens
-from ._clusters import Cluster, connect
+from . import _versions as versions
+from ._capacity import make_room
+from ._clusters import Cluster, connect, is_loopback
 from ._preflight import check_resources
 from ._serve import ServeCluster
 from ._smoke import smoke_test
@@ -45,18 +47,14 @@ class PublishResult:
     access: str = "public"
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unchanged: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def staging_app(name: str) -> tuple[str, str]:
-    """Application name and route of a version under test; '_' cannot occur in service names."""
-    return f"cellserve_staging_{name}", f"/_cellserve_staging/{name}"
-
-
-class _Steps:
-    """Reports each stage as it starts and times it."""
+class Steps:
+    """Reports each stage as it starts (and each further message of it) and times it."""
 
     def __init__(self, progress: Progress | None) -> None:
         self.progress = progress or (lambda _stage, _message: None)
@@ -65,11 +63,10 @@ class _Steps:
         self._started = time.perf_counter()
 
     def start(self, stage: str, message: str) -> None:
-        if stage == self.current and stage in self.timings:
-            return
-        self._finish()
-        self.current = stage
-        self.timings[stage] = 0.0
+        if stage != self.current or stage not in self.timings:
+            self._finish()
+            self.current = stage
+            self.timings.setdefault(stage, 0.0)
         self.progress(stage, message)
 
     def _finish(self) -> None:
@@ -98,17 +95,16 @@ def publish(
     ``capture`` replaces the headless run of the notebook (JupyterLab passes its live kernel's).
     """
     name = _service_name(notebook, name)
-    steps = _Steps(progress)
+    steps = Steps(progress)
     with store.locked(name):
         record = _load_or_new(name)
         version = store.VersionRecord(version=record.next_version(), notebook=str(Path(notebook).resolve()))
         record.versions.append(version)
         store.save(record)
-        staging, staging_route = staging_app(name)
-        cluster: Cluster | None = None
+        bundle = store.bundle_dir(name, version.version)
+        serve: ServeCluster | None = None
         try:
             steps.start("analyse", f"Reading and analysing {Path(notebook).name}")
-            bundle = store.bundle_dir(name, version.version)
             converted = convert(
                 notebook,
                 bundle,
@@ -116,51 +112,113 @@ def publish(
                 name=name,
                 capture=capture,
             )
+            settings = converted.plan.notebook.settings
             steps.start("preflight", "Connecting to the cluster and checking its resources")
-            cluster = connect(address)
+            cluster = connect(address, progress=lambda _stage, message: steps.start("preflight", message))
             record.address, record.cluster_kind = cluster.dashboard, cluster.kind
-            warnings = check_resources(cluster, converted.plan.notebook.settings)
-            access = converted.plan.notebook.settings.access
-            token = tokens.ensure(name) if access == "token" else None
+            warnings = check_resources(cluster, settings)
+            if not is_loopback(cluster.http_host):
+                warnings.append(f"{name} listens on {cluster.http_host}: other machines on the network can reach it.")
+            token = tokens.ensure(name) if settings.access == "token" else None
             tokens.write_release(bundle, version=version.version, published=version.created, token=token)
+            version.digest = versions.bundle_digest(bundle)
             serve = ServeCluster(cluster)
             pip = cluster.kind != "embedded" if install_requirements is None else install_requirements
-            version.status = "deploying"
-            store.save(record)
-            steps.start("deploy", f"Deploying version {version.version} under {staging_route} for a test")
-            serve.deploy(bundle, staging, staging_route, stage="deploy", timeout=timeout, pip=pip)
-            steps.start("smoke-test", "Sending the example request; the answer must be the notebook's output")
-            smoke_test(cluster.endpoint(staging_route), bundle, token=token)
-            steps.start("promote", f"Making version {version.version} live at /{name}")
-            _delete_quietly(serve, staging)  # frees its resources for the live update
-            serve.deploy(bundle, name, f"/{name}", stage="promote", timeout=timeout, pip=pip)
-            smoke_test(cluster.endpoint(f"/{name}"), bundle, stage="promote", token=token)
+            with versions.cluster_lock(cluster):
+                if _unchanged(record, version, serve):
+                    return _unchanged_result(record, version, cluster, token, steps, warnings)
+                drop = make_room(serve, cluster, name, settings)
+                version.status = "deploying"
+                store.save(record)
+                pinned = routes.pinned_route(name, version.version)
+                steps.start("deploy", f"Starting version {version.version} at {pinned}, beside the live one")
+                versions.start_version(
+                    serve, name, version.version, bundle, pip=pip, timeout=timeout, stage="deploy", drop=drop
+                )
+                steps.start("smoke-test", "Sending the example request; the answer must be the notebook's output")
+                smoke_test(cluster.endpoint(pinned), bundle, token=token)
+                steps.start("promote", f"Switching /{name} to version {version.version}")
+                versions.switch(serve, cluster, name, version.version, bundle, token=token, stage="promote")
+                _mark_live(record, version.version)
+                warnings += _trim(serve, name, version.version, settings.warm_versions)
         except CellserveError as exc:
             stage = getattr(exc, "stage", None) or steps.current
             version.status, version.failed_stage, version.error = "failed", stage, str(exc)
             version.timings = steps.done()
             store.save(record)
-            if cluster is not None and steps.current in ("deploy", "smoke-test", "promote"):
-                _delete_quietly(ServeCluster(cluster), staging)
+            if serve is not None and stage in ("deploy", "smoke-test", "promote"):
+                _stop_quietly(serve, routes.app_name(name, version.version))
             raise _failed(record, version, stage, exc) from None
-        for other in record.versions:
-            if other.status == "live":
-                other.status = "previous"
-        version.status, record.live = "live", version.version
-        record.endpoint = cluster.endpoint(f"/{name}")
+        record.endpoint = cluster.endpoint(routes.live_route(name))
         version.timings = steps.done()
         store.prune(record)
         store.save(record)
+    return _result(record, version.version, cluster, token, version.timings, warnings)
+
+
+def _unchanged(record: store.ServiceRecord, version: store.VersionRecord, serve: ServeCluster) -> bool:
+    """The live version runs the same bundle and answers at the live route."""
+    if record.live is None:
+        return False
+    live = record.version(record.live)
+    return live.digest == version.digest and routes.live_version(serve.declared(), record.name) == record.live
+
+
+def _unchanged_result(
+    record: store.ServiceRecord,
+    version: store.VersionRecord,
+    cluster: Cluster,
+    token: str | None,
+    steps: Steps,
+    warnings: list[str],
+) -> PublishResult:
+    assert record.live is not None
+    steps.start("promote", f"Nothing changed since version {record.live}: it stays live, nothing new starts")
+    record.versions.remove(version)
+    shutil.rmtree(store.bundle_dir(record.name, version.version), ignore_errors=True)
+    store.save(record)
+    return _result(record, record.live, cluster, token, steps.done(), warnings, unchanged=True)
+
+
+def _result(
+    record: store.ServiceRecord,
+    number: int,
+    cluster: Cluster,
+    token: str | None,
+    timings: dict[str, float],
+    warnings: list[str],
+    *,
+    unchanged: bool = False,
+) -> PublishResult:
+    endpoint = cluster.endpoint(routes.live_route(record.name))
     return PublishResult(
-        name=name,
-        version=version.version,
-        endpoint=f"{record.endpoint}/predict",
-        page=tokens.share_link(f"{record.endpoint}/", token),
+        name=record.name,
+        version=number,
+        endpoint=f"{endpoint}/predict",
+        page=tokens.share_link(f"{endpoint}/", token),
         cluster=cluster.dashboard,
-        access=access,
-        timings=version.timings,
+        access="token" if token else "public",
+        timings=timings,
         warnings=warnings,
+        unchanged=unchanged,
     )
+
+
+def _mark_live(record: store.ServiceRecord, number: int) -> None:
+    for other in record.versions:
+        if other.status == "live":
+            other.status = "previous"
+    record.version(number).status, record.live = "live", number
+
+
+def _trim(serve: ServeCluster, name: str, live: int, keep: int) -> list[str]:
+    """Stop the versions beyond the warm ones; a failure here leaves an extra one running, nothing worse."""
+    extra = routes.beyond_warm(serve.declared(), name, live, keep)
+    try:
+        versions.stop_apps(serve, extra, stage="promote")
+    except CellserveError as exc:
+        return [f"Version {live} is live, but stopping the older versions failed: {exc}"]
+    return []
 
 
 def _service_name(notebook: str | Path, name: str | None) -> str:
@@ -179,30 +237,19 @@ def _load_or_new(name: str) -> store.ServiceRecord:
 
 
 def _failed(record: store.ServiceRecord, version: store.VersionRecord, stage: str, exc: Exception) -> DeployError:
-    still = (
-        f"Version {record.live} is still live and unchanged."
-        if record.live
-        else "Nothing was live before; nothing is live now."
-    )
+    if stage == "promote":
+        still = ""  # the switch says itself what serves now
+    elif record.live:
+        still = f"\nVersion {record.live} is still live and unchanged."
+    else:
+        still = "\nNothing was live before; nothing is live now."
     return DeployError(
-        f"Publishing {record.name} version {version.version} failed at {stage}: {exc}\n{still}",
+        f"Publishing {record.name} version {version.version} failed at {stage}: {exc}{still}",
         stage=stage,
         cell=getattr(exc, "cell", None),
     )
 
 
-def _delete_quietly(serve: ServeCluster, app: str) -> None:
-    try:
-        with deploy_script_dir() as folder:
-            serve.delete(folder, app, stage="clean-up")
-    except CellserveError:
-        pass
-
-
-@contextmanager
-def deploy_script_dir() -> Iterator[Path]:
-    """A folder holding only the deploy script: enough for a delete job."""
-    source = resources.files("cellserve.converter.bundle_files") / "cellserve_deploy.py"
-    with tempfile.TemporaryDirectory(prefix="cellserve-job-") as folder:
-        (Path(folder) / "cellserve_deploy.py").write_bytes(source.read_bytes())
-        yield Path(folder)
+def _stop_quietly(serve: ServeCluster, app: str) -> None:
+    with contextlib.suppress(CellserveError):
+        versions.stop_apps(serve, {app}, stage="clean-up")

@@ -41,6 +41,7 @@ class VersionRecord(BaseModel):
     error: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     bundle_kept: bool = True
+    digest: str = ""
 
 
 class ServiceRecord(BaseModel):

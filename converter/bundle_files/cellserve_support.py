@@ -10,6 +10,7 @@ import copy
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -148,7 +149,47 @@ class Predict:
         return outcome
 
 
+def _own_version() -> str:
+    path = HERE / "release.json"
+    return str(json.loads(path.read_text()).get("version", "")) if path.is_file() else ""
+
+
+class PinnedVersion:
+    """ASGI middleware: ``/v/<N>/…`` are this version's own routes when N is its version, a 404 for
+    another N (that version does not run). Every answer says which version gave it."""
+
+    PINNED = re.compile(r"^/v/(\d+)(?=/|$)")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.version = _own_version()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        root, path = scope.get("root_path", ""), scope.get("path", "")
+        pinned = self.PINNED.match(path[len(root) :] if path.startswith(root) else path)
+        if pinned and pinned[1] != self.version:
+            message = f"Version {pinned[1]} of this service is not running; version {self.version or '?'} answers here."
+            await _error(404, "version_not_running", message)(scope, receive, send)
+            return
+        if pinned:
+            scope = {**scope, "root_path": root + pinned[0]}
+
+        async def send_with_version(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and self.version:
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-cellserve-version", self.version.encode())],
+                }
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)
+
+
 api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+api.add_middleware(PinnedVersion)
 
 
 def _unauthorized(message: str, request: Request, title: str) -> Response:

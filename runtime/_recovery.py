@@ -1,0 +1,64 @@
+"""After the embedded cluster starts again (a reboot, an OOM kill, `cellserve cluster stop`), every
+service comes back: the live version of each, from its stored bundle, at its live route."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from cellserve.exceptions import CellserveError
+
+from . import _routes as routes
+from . import _store as store
+from ._clusters import Cluster
+from ._serve import ServeCluster
+
+RESTORE_TIMEOUT_S = 600.0
+Progress = Callable[[str, str], None]
+
+
+def restorable(kind: str) -> list[store.ServiceRecord]:
+    """Services published to a cluster of ``kind`` whose live version's bundle is kept."""
+    found = []
+    for name in store.names():
+        record = store.load(name)
+        if record.cluster_kind == kind and record.live is not None and record.version(record.live).bundle_kept:
+            found.append(record)
+    return found
+
+
+def restore(cluster: Cluster, progress: Progress | None = None) -> dict[str, str]:
+    """Deploy the live version of every service of this cluster in one config change; returns the
+    outcome per service ("restored", or why not)."""
+    say = progress or (lambda _stage, _message: None)
+    records = restorable(cluster.kind)
+    if not records:
+        return {}
+    started = time.perf_counter()
+    say("cluster", f"Restoring {len(records)} service(s): {', '.join(r.name for r in records)}")
+    serve = ServeCluster(cluster)
+    apps = serve.declared()
+    for record in records:
+        assert record.live is not None
+        bundle = store.bundle_dir(record.name, record.live)
+        app = routes.version_app(bundle, record.name, record.live, serve.upload(bundle))
+        apps = routes.with_app(apps, {**app, "route_prefix": routes.live_route(record.name)})
+    serve.apply(apps, stage="restore")
+    outcome: dict[str, str] = {}
+    for record in records:
+        assert record.live is not None
+        name = routes.app_name(record.name, record.live)
+        try:
+            serve.wait_running(
+                name, stage="restore", timeout=RESTORE_TIMEOUT_S, bundle=store.bundle_dir(record.name, record.live)
+            )
+        except CellserveError as exc:
+            outcome[record.name] = str(exc)
+            say("cluster", f"{record.name} version {record.live} did not come back: {exc}")
+            continue
+        outcome[record.name] = "restored"
+        record.endpoint = cluster.endpoint(routes.live_route(record.name))
+        store.save(record)
+        say("cluster", f"{record.name} version {record.live} is live again at {record.endpoint}")
+    say("cluster", f"Restored in {time.perf_counter() - started:.1f} s")
+    return outcome

@@ -1,0 +1,92 @@
+"""Versions as Serve applications, and the routes that make one live.
+
+Version N of service S is the application ``S_vN`` ('_' never occurs in a service name).
+The live version's application has the route ``/S``; every other running version of S
+(a warm earlier one, a new one under test) has ``/S/v/N``. The live application also
+answers ``/S/v/N/…`` for its own N, so a pinned URL keeps working when N goes live.
+Making a version live changes only routes, so Serve moves them without touching a replica.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+AppConfig = dict[str, Any]
+_APP = re.compile(r"^(?P<service>[a-z0-9-]+)_v(?P<version>\d+)$")
+
+
+def app_name(service: str, version: int) -> str:
+    return f"{service}_v{version}"
+
+
+def parse_app(name: str) -> tuple[str, int] | None:
+    """(service, version) of a cellserve application name, or None for any other application."""
+    match = _APP.match(name)
+    return (match["service"], int(match["version"])) if match else None
+
+
+def live_route(service: str) -> str:
+    return f"/{service}"
+
+
+def pinned_route(service: str, version: int) -> str:
+    return f"/{service}/v/{version}"
+
+
+def version_app(bundle: Path, service: str, version: int, uri: str, pip: list[str] | None = None) -> AppConfig:
+    """The application config of one version, from the bundle's own serve.yaml, at its pinned route."""
+    config = yaml.safe_load((bundle / "serve.yaml").read_text())
+    app: AppConfig = dict(config["applications"][0])
+    runtime_env: dict[str, Any] = {"working_dir": uri}
+    if pip:
+        runtime_env["pip"] = pip
+    app.update(name=app_name(service, version), route_prefix=pinned_route(service, version), runtime_env=runtime_env)
+    return app
+
+
+def versions_of(apps: list[AppConfig], service: str) -> dict[int, AppConfig]:
+    """The running versions of ``service`` among ``apps``, by number."""
+    found = {}
+    for app in apps:
+        parsed = parse_app(app["name"])
+        if parsed and parsed[0] == service:
+            found[parsed[1]] = app
+    return found
+
+
+def live_version(apps: list[AppConfig], service: str) -> int | None:
+    for number, app in versions_of(apps, service).items():
+        if app.get("route_prefix") == live_route(service):
+            return number
+    return None
+
+
+def with_app(apps: list[AppConfig], app: AppConfig) -> list[AppConfig]:
+    """``apps`` with ``app`` added, or replacing the application of the same name."""
+    return [other for other in apps if other["name"] != app["name"]] + [app]
+
+
+def without(apps: list[AppConfig], names: set[str]) -> list[AppConfig]:
+    return [app for app in apps if app["name"] not in names]
+
+
+def switched(apps: list[AppConfig], service: str, live: int) -> list[AppConfig]:
+    """``apps`` with version ``live`` of ``service`` at the live route and its other versions pinned."""
+    result = []
+    for app in apps:
+        parsed = parse_app(app["name"])
+        if parsed and parsed[0] == service:
+            route = live_route(service) if parsed[1] == live else pinned_route(service, parsed[1])
+            app = {**app, "route_prefix": route}
+        result.append(app)
+    return result
+
+
+def beyond_warm(apps: list[AppConfig], service: str, live: int, keep: int) -> set[str]:
+    """Names of the versions of ``service`` other than ``live`` and the ``keep`` newest warm ones before it."""
+    others = sorted((n for n in versions_of(apps, service) if n != live), reverse=True)
+    return {app_name(service, n) for n in others[keep:]}
