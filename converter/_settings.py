@@ -31,7 +31,14 @@ class StageSettings(BaseModel):
             "'if-available': it runs on CPU, with a warning, where the cluster has none."
         ),
     )
-    num_cpus: float = Field(1, ge=0, description="CPUs per replica.")
+    num_cpus: float = Field(
+        0.25,
+        ge=0,
+        description=(
+            "CPUs Ray reserves per replica (a scheduling slot, not a limit); the default fits several small "
+            "services and their warm versions on a laptop. Raise it for a stage that computes hard."
+        ),
+    )
     memory: int | None = Field(None, ge=0, description="Memory per replica in bytes (None: no reservation).")
     min_replicas: int = Field(1, ge=0, description="Fewest replicas; autoscaling when it differs from max_replicas.")
     max_replicas: int = Field(1, ge=1, description="Most replicas.")

@@ -87,7 +87,8 @@ def make_room(serve: ServeCluster, cluster: Cluster, service: str, settings: Ser
     raise ClusterError(
         f"No room on the cluster at {cluster.dashboard} for a new version of {service}: it needs {need:g} CPU "
         f"and {max(free, 0):g} of {total(cluster).get('CPU', 0):g} are free. Taken: {taken or 'nothing by Serve'}. "
-        "Delete a service (`cellserve delete NAME`), lower warm_versions or the stages' num_cpus, or use a bigger cluster."
+        "Delete a service (`cellserve delete NAME`), lower warm_versions or the stages' num_cpus, "
+        "or use a bigger cluster."
     )
 
 

@@ -51,7 +51,7 @@ def _serve_view(record: store.ServiceRecord) -> dict[str, Any]:
     running = {
         parsed[1]: {"route": app.get("route_prefix"), "status": app.get("status")}
         for name, app in apps.items()
-        if (parsed := routes.parse_app(name)) and parsed[0] == record.name
+        if (parsed := routes.parse_app(name)) and parsed[0] == record.name and app.get("status") != "DELETING"
     }
     live = apps.get(routes.app_name(record.name, record.live)) if record.live else None
     if live is None:
@@ -235,7 +235,7 @@ def delete(name: str) -> dict[str, Any]:
             serve = ServeCluster(cluster)
             with versions.cluster_lock(cluster):
                 names = {app["name"] for app in routes.versions_of(serve.declared(), name).values()}
-                versions.stop_apps(serve, names, stage="delete")
+                versions.stop_apps(serve, names, stage="delete", wait=True)
     store.remove(name)
     return {"name": name, "deleted": True}
 

@@ -139,8 +139,9 @@ def publish(
                 smoke_test(cluster.endpoint(pinned), bundle, token=token)
                 steps.start("promote", f"Switching /{name} to version {version.version}")
                 versions.switch(serve, cluster, name, version.version, bundle, token=token, stage="promote")
+                previous = record.live
                 _mark_live(record, version.version)
-                warnings += _trim(serve, name, version.version, settings.warm_versions)
+                warnings += _trim(serve, name, version.version, settings.warm_versions, previous)
         except CellserveError as exc:
             stage = getattr(exc, "stage", None) or steps.current
             version.status, version.failed_stage, version.error = "failed", stage, str(exc)
@@ -211,9 +212,9 @@ def _mark_live(record: store.ServiceRecord, number: int) -> None:
     record.version(number).status, record.live = "live", number
 
 
-def _trim(serve: ServeCluster, name: str, live: int, keep: int) -> list[str]:
+def _trim(serve: ServeCluster, name: str, live: int, keep: int, previous: int | None) -> list[str]:
     """Stop the versions beyond the warm ones; a failure here leaves an extra one running, nothing worse."""
-    extra = routes.beyond_warm(serve.declared(), name, live, keep)
+    extra = routes.beyond_warm(serve.declared(), name, live, keep, previous)
     try:
         versions.stop_apps(serve, extra, stage="promote")
     except CellserveError as exc:

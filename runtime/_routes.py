@@ -86,7 +86,10 @@ def switched(apps: list[AppConfig], service: str, live: int) -> list[AppConfig]:
     return result
 
 
-def beyond_warm(apps: list[AppConfig], service: str, live: int, keep: int) -> set[str]:
-    """Names of the versions of ``service`` other than ``live`` and the ``keep`` newest warm ones before it."""
-    others = sorted((n for n in versions_of(apps, service) if n != live), reverse=True)
+def beyond_warm(apps: list[AppConfig], service: str, live: int, keep: int, previous: int | None) -> set[str]:
+    """Names of the versions of ``service`` to stop: all but ``live`` and ``keep`` warm ones, the
+    ``previous`` live version (the one a rollback goes back to) first, then the newest."""
+    others = sorted((n for n in versions_of(apps, service) if n not in (live, previous)), reverse=True)
+    if previous is not None and previous in versions_of(apps, service) and previous != live:
+        others.insert(0, previous)
     return {app_name(service, n) for n in others[keep:]}

@@ -113,6 +113,15 @@ class ServeCluster:
                 )
             time.sleep(POLL_S)
 
+    def wait_gone(self, names: set[str], *, timeout: float = 120) -> None:
+        """Return once none of ``names`` is an application any more (Serve deletes them gracefully)."""
+        deadline = time.monotonic() + timeout
+        while names & set(self.applications()):
+            if time.monotonic() > deadline:
+                left = ", ".join(sorted(names & set(self.applications())))
+                raise ClusterError(f"Ray Serve is still removing {left} after {timeout:.0f} s.")
+            time.sleep(POLL_S)
+
     def log(self, node_id: str, filename: str, tail: int) -> str:
         params: dict[str, str | int] = {"node_id": node_id, "filename": filename.lstrip("/"), "lines": tail}
         response = self.api.request("GET", "/api/v0/logs/file", params=params, timeout=30)

@@ -78,10 +78,13 @@ def start_version(
     return app
 
 
-def stop_apps(serve: ServeCluster, names: set[str], *, stage: str) -> None:
+def stop_apps(serve: ServeCluster, names: set[str], *, stage: str, wait: bool = False) -> None:
+    """Stop the applications ``names``; with ``wait``, return only once Serve has removed them."""
     current = serve.declared()
     if names & {app["name"] for app in current}:
         serve.apply(routes.without(current, names), stage=stage)
+    if wait:
+        serve.wait_gone(names)
 
 
 def answering_version(cluster: Cluster, service: str, token: str | None) -> str | None:

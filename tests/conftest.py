@@ -1,8 +1,15 @@
-"""Shared fixtures: a real Ray cluster, run from an environment where cellserve cannot be imported."""
+"""Shared fixtures: a real Ray cluster, run from an environment where cellserve cannot be imported.
+
+The session runs with a HOME of its own, so that nothing of the user's (``~/.ray/auth_token``,
+``~/.cellserve``) is read or written. Its Ray cluster requires Ray's token authentication, with the
+token in that HOME's ``~/.ray/auth_token``, where Ray 2.60 puts it on a user's machine, and named by
+RAY_AUTH_TOKEN_PATH for processes that get a HOME of their own (pytest-jupyter's servers).
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +23,34 @@ from cellserve.runtime._embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE_ENV = ROOT / ".venv-bundle" / "bin"
+AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "CELLSERVE_RAY_TOKEN_PATH")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A HOME and CELLSERVE_HOME of the session's own, with no Ray token setting from outside."""
+    home = tmp_path_factory.mktemp("home")
+    saved = {name: os.environ.get(name) for name in ("HOME", "CELLSERVE_HOME", "RAY_ADDRESS", *AUTH_VARIABLES)}
+    for name in saved:
+        os.environ.pop(name, None)
+    os.environ["HOME"] = str(home)
+    os.environ["CELLSERVE_HOME"] = str(home / ".cellserve")
+    try:
+        yield home
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def write_ray_token(home: Path) -> str:
+    """Put a Ray token in ``home``'s ~/.ray/auth_token, as Ray's first ``ray.init()`` does."""
+    token = secrets.token_hex(32)
+    (home / ".ray").mkdir(exist_ok=True)
+    (home / ".ray" / "auth_token").write_text(token)
+    return token
 
 
 @dataclass
@@ -47,6 +82,7 @@ class Cluster:
             "PATH": f"{BUNDLE_ENV}{os.pathsep}{os.environ['PATH']}",
             "RAY_ADDRESS": self.address,
             "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_AUTH_MODE": "token",
             "PYTHONPATH": "",
         }
 
@@ -98,10 +134,12 @@ class Cluster:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One Ray head for the whole session, started and stopped by the tests."""
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory, isolated_home: Path) -> Iterator[Cluster]:
+    """One Ray head for the whole session, started and stopped by the tests; it requires Ray's token."""
     if not (BUNDLE_ENV / "ray").exists():
         pytest.fail("The bundle environment is missing: run the tests with `make test`.")
+    write_ray_token(isolated_home)
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(isolated_home / ".ray" / "auth_token")
     cluster = Cluster(free_port(), free_port(), tmp_path_factory.mktemp("ray"))
     cluster.start()
     try:

@@ -40,7 +40,7 @@ def test_serve_config_is_accepted_by_rays_schema(digits: Path) -> None:
     deployments = {d.name: d for d in app.deployments}
     assert set(deployments) == {"preprocessing", "predict"}
     options = deployments["preprocessing"].ray_actor_options
-    assert (options.num_cpus, options.num_gpus) == (1.0, 0.0)
+    assert (options.num_cpus, options.num_gpus) == (0.25, 0.0)
     # predict's GPU is "if-available": app.py decides when the app starts
     assert "ray_actor_options" not in deployments["predict"].model_fields_set
 

@@ -1,11 +1,11 @@
-"""Publishing to a real Ray cluster: versions, rollback, failures that keep the live version, no lost request."""
+"""Publishing to a real Ray cluster: versions at their own routes, an atomic switch, instant rollback,
+failures that keep the live version serving, and no request lost under load."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import httpx
@@ -19,108 +19,183 @@ from cellserve.runtime._serve import ServeCluster
 from tests.conftest import Cluster
 from tests.notebooks import make_notebook
 from tests.runtime.conftest import calc_notebook
+from tests.runtime.load import Load
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel]
-URL = "http://127.0.0.1:8000/calc/predict"
+BASE = "http://127.0.0.1:8000/calc"
+URL = f"{BASE}/predict"
 
 
 def ask(url: str = URL) -> httpx.Response:
     return httpx.post(url, json={"x": [1, 2, 3]}, timeout=30)
 
 
-def test_publish_two_versions_and_roll_back(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+def live_calc(cluster: Cluster, tmp_path: Path, factor: int) -> int:
+    """Make calc with FACTOR live (a new version, or the live one when it is that already); its number."""
+    return publish(calc_notebook(tmp_path / "calc.ipynb", factor), address=cluster.dashboard).version
+
+
+def calc_apps(cluster: Cluster) -> dict[str, str]:
+    """Serve's applications of calc, with their routes (not those being deleted)."""
+    apps = ServeCluster(connect(cluster.dashboard)).applications()
+    return {
+        name: app["route_prefix"]
+        for name, app in apps.items()
+        if name.startswith("calc_v") and app["status"] != "DELETING"
+    }
+
+
+def test_versions_have_their_own_routes_and_rollback_is_a_switch(cluster: Cluster, home: Path, tmp_path: Path) -> None:
     first = publish(calc_notebook(tmp_path / "calc.ipynb", 1), address=cluster.dashboard)
-    assert (first.name, first.version, first.endpoint) == ("calc", 1, URL)
+    assert (first.name, first.endpoint) == ("calc", URL)
     assert ask().json() == {"total": 6, "factor": 1}
     assert set(first.timings) >= {"analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "promote"}
 
     second = publish(calc_notebook(tmp_path / "calc.ipynb", 2), address=cluster.dashboard)
-    assert second.version == 2
+    assert second.version > first.version
     assert ask().json() == {"total": 12, "factor": 2}
+    # The previous version runs warm at its pinned route; the live one answers its own pinned route too.
+    assert ask(f"{BASE}/v/{first.version}/predict").json() == {"total": 6, "factor": 1}
+    assert ask(f"{BASE}/v/{second.version}/predict").json() == {"total": 12, "factor": 2}
+    missing = ask(f"{BASE}/v/{second.version + 50}/predict")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["type"] == "version_not_running"
+    assert calc_apps(cluster) == {
+        f"calc_v{first.version}": f"/calc/v/{first.version}",
+        f"calc_v{second.version}": "/calc",
+    }
+
     info = status("calc")
-    assert info["live"] == 2
-    assert [(v["version"], v["status"]) for v in info["versions"]] == [(1, "previous"), (2, "live")]
+    assert info["live"] == second.version
+    rows = {v["version"]: (v["status"], v["route"]) for v in info["versions"]}
+    assert rows[first.version] == ("previous", f"/calc/v/{first.version}")
+    assert rows[second.version] == ("live", "/calc")
     assert info["status"] == "RUNNING"
     assert {stage: [r["state"] for r in d["replicas"]] for stage, d in info["stages"].items()} == {
         "preprocessing": ["RUNNING"],
         "predict": ["RUNNING"],
     }
 
-    assert rollback("calc")["live"] == 1
+    back = rollback("calc")
+    assert (back["live"], back["warm"]) == (first.version, True)
     assert ask().json() == {"total": 6, "factor": 1}
-    assert status("calc")["live"] == 1
+    assert ask(f"{BASE}/v/{second.version}/predict").json()["factor"] == 2  # still warm, pinned
+    assert status("calc")["live"] == first.version
 
 
-def test_broken_version_fails_at_deploy_and_the_live_one_keeps_serving(
+def test_an_unchanged_notebook_republished_starts_nothing(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    live = live_calc(cluster, tmp_path, 4)
+    serve = ServeCluster(connect(cluster.dashboard))
+    replicas = {
+        d: [r["replica_id"] for r in dep["replicas"]]
+        for d, dep in serve.applications()[f"calc_v{live}"]["deployments"].items()
+    }
+    versions = len(store.load("calc").versions)
+
+    again = publish(calc_notebook(tmp_path / "calc.ipynb", 4), address=cluster.dashboard)
+    assert (again.version, again.unchanged) == (live, True)
+    assert "deploy" not in again.timings
+    assert len(store.load("calc").versions) == versions
+    after = serve.applications()[f"calc_v{live}"]["deployments"]
+    assert {d: [r["replica_id"] for r in dep["replicas"]] for d, dep in after.items()} == replicas
+    assert ask().json()["factor"] == 4
+
+
+def test_republish_and_rollback_under_load_lose_no_request(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    before = live_calc(cluster, tmp_path, 5)
+    with Load(URL, {"x": [1, 2, 3]}, concurrency=8, max_seconds=240) as load:
+        load.wait_for(str(before))
+        after = live_calc(cluster, tmp_path, 6)
+        load.wait_for(str(after))
+        rollback("calc")
+        load.wait_for(str(before))
+    assert load.failures == []
+    assert load.answers[str(before)] > 40
+    assert load.answers[str(after)] >= 20
+    assert set(load.answers) == {str(before), str(after)}
+
+
+def test_failed_publishes_under_load_keep_the_live_version_answering(
     cluster: Cluster, home: Path, tmp_path: Path
 ) -> None:
+    live = live_calc(cluster, tmp_path, 3)
     broken = calc_notebook(
-        tmp_path / "calc.ipynb",
+        tmp_path / "broken.ipynb",
         5,
         extra=[("import os\nif 'CELLSERVE_GPU' in os.environ:\n    raise RuntimeError('weights missing')", "setup")],
     )
-    with pytest.raises(DeployError) as caught:
-        publish(broken, name="calc", address=cluster.dashboard, timeout=300)
-    assert caught.value.stage == "deploy"
-    message = str(caught.value)
+    random_answer = make_notebook(
+        tmp_path / "random.ipynb", [("import random\npayload = {'x': [1, 2, 3]}", None), ("random.random()", "predict")]
+    )
+    with Load(URL, {"x": [1, 2, 3]}, concurrency=8, max_seconds=400) as load:
+        load.wait_for(str(live))
+        with pytest.raises(DeployError) as at_deploy:
+            publish(broken, name="calc", address=cluster.dashboard, timeout=300)
+        with pytest.raises(DeployError) as at_smoke:
+            publish(random_answer, name="calc", address=cluster.dashboard)
+        load.wait_for(str(live))
+    assert load.failures == []
+    assert set(load.answers) == {str(live)}
+
+    assert at_deploy.value.stage == "deploy"
+    message = str(at_deploy.value)
     assert "RuntimeError: weights missing" in message
     assert "raised by notebook cell 3, line 3" in message  # the setup cell (cell 1 is markdown)
-    assert "Version 1 is still live and unchanged" in message
-    assert ask().json() == {"total": 6, "factor": 1}
+    assert f"Version {live} is still live and unchanged" in message
+    assert at_smoke.value.stage == "smoke-test"
+    assert "the notebook showed" in str(at_smoke.value)
+
     info = status("calc")
-    assert info["live"] == 1
-    assert info["last_error"]["stage"] == "deploy"
-    assert "weights missing" in info["last_error"]["error"]
-    apps = ServeCluster(connect(cluster.dashboard)).applications()
-    assert "cellserve_staging_calc" not in apps
+    assert info["live"] == live
+    assert info["last_error"]["stage"] == "smoke-test"
+    assert set(calc_apps(cluster)) <= {f"calc_v{v['version']}" for v in info["versions"] if v["status"] != "failed"}
+    assert ask().json() == {"total": 18, "factor": 3}
 
 
-def test_an_answer_that_differs_from_the_notebook_fails_the_smoke_test(
-    cluster: Cluster, home: Path, tmp_path: Path
-) -> None:
-    random_answer = [("import random\npayload = {'x': [1, 2, 3]}", None), ("random.random()", "predict")]
+def test_a_version_that_fails_on_the_live_route_is_switched_back(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    live = live_calc(cluster, tmp_path, 3)
+    # Its predict replica answers the first request (the smoke test at its pinned route), then dies.
+    dies = calc_notebook(
+        tmp_path / "dies.ipynb",
+        9,
+        extra=[("import os\nCALLS = []", "setup")],
+    )
+    notebook = json.loads(dies.read_text())
+    predict = notebook["cells"][-1]
+    predict["source"] = (
+        "CALLS.append(1)\nif len(CALLS) > 1 and 'CELLSERVE_GPU' in os.environ:\n    os._exit(3)\n"
+        "{'total': total * FACTOR, 'factor': FACTOR}"
+    )
+    dies.write_text(json.dumps(notebook))
     with pytest.raises(DeployError) as caught:
-        publish(make_notebook(tmp_path / "nb.ipynb", random_answer), name="calc", address=cluster.dashboard)
-    assert caught.value.stage == "smoke-test"
-    assert "the notebook showed" in str(caught.value)
-    assert ask().json() == {"total": 6, "factor": 1}
+        publish(dies, name="calc", address=cluster.dashboard)
+    assert caught.value.stage == "promote"
+    assert f"The route /calc was switched back: version {live} is live and answering." in str(caught.value)
+    assert ask().json() == {"total": 18, "factor": 3}
+    assert status("calc")["live"] == live
 
 
-def test_an_update_loses_no_request(cluster: Cluster, home: Path, tmp_path: Path) -> None:
-    answers: list[int] = []
-    failures: list[str] = []
-    done = threading.Event()
-
-    def stream() -> None:
-        with httpx.Client(timeout=30) as client:
-            for _ in range(20_000):
-                if done.is_set():
-                    return
-                try:
-                    response = client.post(URL, json={"x": [1, 2, 3]})
-                    if response.status_code == 200:
-                        answers.append(response.json()["factor"])
-                    else:
-                        failures.append(f"{response.status_code} {response.text[:200]}")
-                except httpx.HTTPError as exc:
-                    failures.append(repr(exc))
-
-    sender = threading.Thread(target=stream)
-    sender.start()
-    try:
-        publish(calc_notebook(tmp_path / "calc.ipynb", 3), address=cluster.dashboard)
-        for _ in range(50):  # a few more answers from the new version
-            ask()
-    finally:
-        done.set()
-        sender.join(timeout=60)
-    assert failures == []
-    assert answers[0] == 1
-    assert answers[-1] == 3
-    assert len(answers) > 20
+@pytest.mark.parametrize(
+    ("cells", "stage", "reason"),
+    [
+        ([("payload = {'x': [1]}", None), ("total = 1", "preprocessing")], "analyse", "predict"),
+        ([("payload = {'x': [1]}\n1 / 0", None), ("payload", "predict")], "capture", "ZeroDivisionError"),
+    ],
+)
+def test_a_publish_that_fails_before_deploying_names_its_stage(
+    cluster: Cluster, home: Path, tmp_path: Path, cells: list[tuple[str, str | None]], stage: str, reason: str
+) -> None:
+    live = live_calc(cluster, tmp_path, 3)
+    with pytest.raises(DeployError) as caught:
+        publish(make_notebook(tmp_path / "bad.ipynb", cells), name="calc", address=cluster.dashboard)
+    assert caught.value.stage == stage
+    assert reason in str(caught.value)
+    assert f"Version {live} is still live and unchanged" in str(caught.value)
+    assert ask().json()["factor"] == 3
 
 
 def test_a_second_publish_at_once_is_refused(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    live_calc(cluster, tmp_path, 3)
     with store.locked("calc"), pytest.raises(DeployError, match="being published") as caught:
         publish(calc_notebook(tmp_path / "calc.ipynb", 4), address=cluster.dashboard)
     assert caught.value.stage == "lock"
@@ -128,20 +203,36 @@ def test_a_second_publish_at_once_is_refused(cluster: Cluster, home: Path, tmp_p
 
 
 def test_services_live_side_by_side_and_delete_touches_only_one(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    live_calc(cluster, tmp_path, 3)
     other = publish(calc_notebook(tmp_path / "other.ipynb", 10), address=cluster.dashboard)
     assert ask(other.endpoint).json() == {"total": 60, "factor": 10}
     assert ask().json()["factor"] == 3
-    assert {row["name"] for row in list_services()} == {"calc", "other"}
+    assert {row["name"] for row in list_services()} >= {"calc", "other"}
     delete("other")
     assert ask(other.endpoint).status_code == 404
+    assert ask(f"http://127.0.0.1:8000/other/v/{other.version}/predict").status_code == 404
     assert ask().json()["factor"] == 3
-    assert {row["name"] for row in list_services()} == {"calc"}
+    assert "other" not in {row["name"] for row in list_services()}
 
 
-def test_logs_of_each_replica(cluster: Cluster, home: Path) -> None:
+def test_no_room_is_said_before_anything_deploys(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    live_calc(cluster, tmp_path, 3)
+    settings = {"preprocessing": {"num_cpus": 1.9}, "predict": {"num_cpus": 1.9}}
+    with pytest.raises(DeployError, match="failed at preflight") as caught:
+        publish(calc_notebook(tmp_path / "big.ipynb", 2, settings=settings), address=cluster.dashboard)
+    message = str(caught.value)
+    assert "No room on the cluster" in message
+    assert "it needs 3.8 CPU" in message
+    assert "calc: " in message  # what is taken, by which service
+    assert not [name for name in ServeCluster(connect(cluster.dashboard)).applications() if name.startswith("big_")]
+    assert ask().json()["factor"] == 3
+
+
+def test_logs_of_each_replica(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    live_calc(cluster, tmp_path, 3)
     found = logs("calc", tail=50)
     assert {key.split()[0] for key in found} == {"preprocessing", "predict"}
-    assert all(text for text in found.values())
+    assert all(text and "log not readable" not in text for text in found.values())
 
 
 @pytest.mark.parametrize(
@@ -154,11 +245,14 @@ def test_logs_of_each_replica(cluster: Cluster, home: Path) -> None:
 def test_impossible_resources_fail_before_anything_is_deployed(
     cluster: Cluster, home: Path, tmp_path: Path, settings: dict[str, object], message: str
 ) -> None:
+    live = live_calc(cluster, tmp_path, 3)
+    apps = calc_apps(cluster)
     notebook = calc_notebook(tmp_path / "calc.ipynb", 7, settings=settings)
     with pytest.raises(DeployError, match="failed at preflight") as caught:
         publish(notebook, name="calc", address=cluster.dashboard)
     assert message in str(caught.value)
-    assert "cellserve_staging_calc" not in ServeCluster(connect(cluster.dashboard)).applications()
+    assert calc_apps(cluster) == apps
+    assert status("calc")["live"] == live
     assert ask().json()["factor"] == 3
 
 
@@ -172,5 +266,7 @@ def test_cli_publish_prints_the_url_last_and_json(cluster: Cluster, home: Path, 
     for stage in ("analyse", "capture", "deploy", "smoke-test", "promote"):
         assert stage in plain.stderr
     as_json = subprocess.run([cli, "status", "calc", "--json"], capture_output=True, text=True, timeout=60)
-    assert json.loads(as_json.stdout)["live"] == json.loads(as_json.stdout)["versions"][-1]["version"]
+    shown = json.loads(as_json.stdout)
+    assert shown["live"] == shown["versions"][-1]["version"]
+    assert shown["versions"][-1]["route"] == "/calc"
     assert ask().json()["factor"] == 8

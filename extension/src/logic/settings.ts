@@ -85,7 +85,7 @@ function stageFields(stage: StageName): IFieldSpec[] {
   return [
     field('num_gpus', 'number', '0', { min: 0 }),
     field('gpu', 'choice', 'required', { choices: ['required', 'if-available'] }),
-    field('num_cpus', 'number', '1', { min: 0 }),
+    field('num_cpus', 'number', '0.25', { min: 0 }),
     field('memory', 'bytes', ''),
     field('min_replicas', 'integer', '1', { min: 0 }),
     field('max_replicas', 'integer', '1', { min: 1 }),
