@@ -1,50 +1,118 @@
-"""The embedded cluster: started by the first publish with no address, reused, stopped on its own."""
+"""The embedded cluster: started by the first publish with no address, secure (its own Ray token, the
+proxy on loopback, a port of its own), one per state folder, and restored with its services."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import stat
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
-from cellserve.runtime import embedded_cluster_status, publish, stop_embedded_cluster
-from cellserve.runtime._clusters import dashboard_answers
-from tests.conftest import Cluster, free_port
+from cellserve.runtime import _store as store
+from cellserve.runtime import cluster_status, publish, stop_embedded_cluster
+from cellserve.runtime._smoke import difference
+from tests.conftest import Cluster
 from tests.runtime.conftest import calc_notebook
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel]
+CLI = str(Path(sys.executable).parent / "cellserve")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def test_publish_with_no_address_starts_reuses_and_stops_an_embedded_cluster(
+def non_loopback_addresses() -> list[str]:
+    return [
+        address.address
+        for addresses in psutil.net_if_addrs().values()
+        for address in addresses
+        if address.family == socket.AF_INET and not address.address.startswith("127.")
+    ]
+
+
+@pytest.fixture
+def two_homes(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """Two state folders on one machine; each test stops the clusters it started, even when it fails."""
+    homes = (tmp_path / "a", tmp_path / "b")
+    yield homes
+    for home in homes:
+        os.environ["CELLSERVE_HOME"] = str(home)
+        stop_embedded_cluster()
+
+
+def test_two_embedded_clusters_are_secure_and_apart(
+    ray_cluster: Cluster, two_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_home, second_home = two_homes
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    # The first with a Ray token of someone else's in ~/.ray/auth_token (the session's), the second with none.
+    assert (Path.home() / ".ray" / "auth_token").is_file()
+    monkeypatch.setenv("CELLSERVE_HOME", str(first_home))
+    first = publish(calc_notebook(tmp_path / "calc.ipynb", 1))
+    monkeypatch.setenv("CELLSERVE_HOME", str(second_home))
+    (tmp_path / "bare-home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "bare-home"))
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH")
+    second = publish(calc_notebook(tmp_path / "calc.ipynb", 2))
+
+    assert first.endpoint != second.endpoint
+    for _ in range(20):  # each URL answers its own service, every time
+        assert httpx.post(first.endpoint, json={"x": [2, 2]}, timeout=30).json() == {"total": 4, "factor": 1}
+        assert httpx.post(second.endpoint, json={"x": [2, 2]}, timeout=30).json() == {"total": 8, "factor": 2}
+
+    for home, result in ((first_home, first), (second_home, second)):
+        token_file = home / "ray-auth-token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert httpx.get(f"{result.cluster}/api/version", timeout=10).status_code == 401
+        headers = {"Authorization": f"Bearer {token_file.read_text()}"}
+        assert httpx.get(f"{result.cluster}/api/version", headers=headers, timeout=10).status_code == 200
+        port = int(result.endpoint.split(":")[2].split("/")[0])
+        listening = {c.laddr.ip for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.laddr.port == port}
+        assert listening == {"127.0.0.1"}
+        for address in non_loopback_addresses():
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"http://{address}:{port}/calc/healthz", timeout=5)
+
+    shown = subprocess.run([CLI, "cluster", "status", "--json"], capture_output=True, text=True, timeout=60)
+    info = json.loads(shown.stdout)
+    assert info["running"] is True
+    assert info["services"]["calc"]["versions"] == [second.version]
+    assert info["services"]["calc"]["CPU"] == 0.5  # two stages at the default 0.25 CPU
+    # another Ray on the machine is left alone
+    assert httpx.get(f"{ray_cluster.dashboard}/api/healthz", timeout=10).status_code == 200
+
+
+def test_three_examples_fit_and_come_back_after_the_cluster_stops(
     ray_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CELLSERVE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    port = free_port()  # the session's cluster holds 8000
-    monkeypatch.setenv("CELLSERVE_HTTP_PORT", str(port))
-    assert embedded_cluster_status() == {"running": False}
+    monkeypatch.setenv("CELLSERVE_HOME", str(tmp_path / "home"))
     try:
-        first = publish(calc_notebook(tmp_path / "calc.ipynb", 1))
-        assert first.endpoint == f"http://127.0.0.1:{port}/calc/predict"
-        assert httpx.post(first.endpoint, json={"x": [2, 2]}, timeout=30).json() == {"total": 4, "factor": 1}
-        assert first.cluster != ray_cluster.dashboard
-        info = embedded_cluster_status()
-        assert info["running"] is True
-        assert info["processes"] > 0
-
-        second = publish(calc_notebook(tmp_path / "calc.ipynb", 2))
-        assert second.cluster == first.cluster  # reused, not started again
-        assert httpx.post(second.endpoint, json={"x": [2, 2]}, timeout=30).json()["factor"] == 2
-
-        cli = [str(Path(sys.executable).parent / "cellserve"), "cluster", "status", "--json"]
-        shown = subprocess.run(cli, capture_output=True, text=True, timeout=60)
-        assert json.loads(shown.stdout)["dashboard"] == first.cluster
-    finally:
+        results = {name: publish(EXAMPLES / f"{name}.ipynb") for name in ("digits", "wine", "sentences")}
         stopped = stop_embedded_cluster()
-    assert stopped > 0
-    assert embedded_cluster_status() == {"running": False}
-    assert not dashboard_answers(first.cluster)
-    assert dashboard_answers(ray_cluster.dashboard)  # another Ray on the machine is left alone
+        assert stopped > 0
+        gone = cluster_status()
+        assert gone["running"] is False
+        assert "digits, sentences, wine" in gone["message"]
+
+        started = time.perf_counter()
+        shown = subprocess.run([CLI, "cluster", "start"], capture_output=True, text=True, timeout=900)
+        assert shown.returncode == 0, shown.stderr
+        print(f"restored 3 services in {time.perf_counter() - started:.1f} s")
+        for name in results:
+            assert f"{name} version 1 is live again" in shown.stderr
+        for name, result in results.items():
+            bundle = store.bundle_dir(name, result.version)
+            example = json.loads((bundle / "example_request.json").read_text())
+            answer = httpx.post(result.endpoint, json=example, timeout=60)
+            assert answer.status_code == 200, answer.text
+            assert difference(answer.json(), json.loads((bundle / "expected_response.json").read_text())) is None
+    finally:
+        stop_embedded_cluster()
