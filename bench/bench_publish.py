@@ -1,6 +1,8 @@
-"""Measure `cellserve publish` on the embedded cluster: cold (no cluster running) and warm.
+"""Measure publishing on the embedded cluster: the cluster's own start, a cold publish, a warm republish of
+an unchanged notebook, a code-only change, a rollback to the warm previous version, and the requests a client
+at concurrency 8 loses while a republish, a rollback and a publish that fails its smoke test happen.
 
-Run with `make bench`. Uses a CELLSERVE_HOME of its own and stops its cluster at the end.
+Run with `make bench`. Uses CELLSERVE_HOMEs of its own and stops its clusters at the end.
 Results go to bench/results/publish.json and publish.md.
 """
 
@@ -8,51 +10,144 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import nbformat
 from bench_convert import machine
 
-from cellserve.runtime._embedded import free_port
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 EXAMPLE = os.environ.get("BENCH_EXAMPLE", "digits")
-WARM_RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = action()
+    return round(time.perf_counter() - started, 2), result
+
+
+def changed_copy(source: Path, target: Path, marker: str) -> Path:
+    """The notebook with a comment added to its predict cell: a code-only change."""
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        if "cellserve:predict" in cell.metadata.get("tags", []):
+            cell.source = f"# {marker}\n{cell.source}"
+    nbformat.write(notebook, target)
+    return target
+
+
+def failing_copy(source: Path, target: Path) -> Path:
+    """The notebook with an expected answer the service cannot give: it fails its smoke test."""
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        if "cellserve:predict" in cell.metadata.get("tags", []):
+            cell.source = "import random\n" + cell.source + "\nrandom.random()"
+    nbformat.write(notebook, target)
+    return target
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="cellserve-bench-") as home:
-        os.environ["CELLSERVE_HOME"] = home
-        os.environ.pop("RAY_ADDRESS", None)
-        os.environ.setdefault("CELLSERVE_HTTP_PORT", str(free_port()))
-        from cellserve.runtime import publish, stop_embedded_cluster
+    from cellserve.exceptions import DeployError
+    from cellserve.runtime import publish, rollback, start_embedded_cluster, stop_embedded_cluster
+    from tests.runtime.load import Load
 
-        runs = []
+    os.environ.pop("RAY_ADDRESS", None)
+    notebook = ROOT / "examples" / f"{EXAMPLE}.ipynb"
+    rows: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="cellserve-bench-") as scratch:
+        os.environ["CELLSERVE_HOME"] = f"{scratch}/empty"
         try:
-            for index in range(1 + WARM_RUNS):
-                started = time.perf_counter()
-                result = publish(ROOT / "examples" / f"{EXAMPLE}.ipynb")
-                total = round(time.perf_counter() - started, 1)
-                runs.append({"kind": "cold" if index == 0 else "warm", "total_s": total, "stages_s": result.timings})
-                print(runs[-1], flush=True)
+            rows["cluster start (no service)"], _ = timed(start_embedded_cluster)
         finally:
             stop_embedded_cluster()
-    result_file = {"machine": machine(), "example": EXAMPLE, "date": time.strftime("%Y-%m-%d"), "runs": runs}
+        os.environ["CELLSERVE_HOME"] = f"{scratch}/home"
+        try:
+            rows["cold publish (cluster starts)"], first = timed(lambda: publish(notebook))
+            unchanged, changed, back = [], [], []
+            for run in range(RUNS):
+                unchanged.append(timed(lambda: publish(notebook))[0])
+                variant = changed_copy(notebook, Path(scratch) / f"{EXAMPLE}.ipynb", f"change {run}")
+                changed.append(timed(lambda variant=variant: publish(variant, name=first.name))[0])
+                back.append(timed(lambda: rollback(first.name))[0])
+            rows["warm republish, unchanged"] = unchanged
+            rows["code-only change"] = changed
+            rows["rollback to the warm previous version"] = back
+
+            example = json.loads(
+                (Path(scratch) / "home" / "services" / first.name / "v1" / "example_request.json").read_text()
+            )
+            load_rows: dict[str, Any] = {}
+            for label, action in (
+                (
+                    "republish (code change)",
+                    lambda: publish(changed_copy(notebook, Path(scratch) / "load.ipynb", "load"), name=first.name),
+                ),
+                ("rollback", lambda: rollback(first.name)),
+                (
+                    "publish failing its smoke test",
+                    lambda: _expect_failure(
+                        DeployError,
+                        lambda: publish(failing_copy(notebook, Path(scratch) / "fail.ipynb"), name=first.name),
+                    ),
+                ),
+            ):
+                with Load(first.endpoint, example, concurrency=8, max_seconds=300) as load:
+                    time.sleep(2)
+                    seconds, _ = timed(action)
+                    time.sleep(2)
+                load_rows[label] = {
+                    "seconds": seconds,
+                    "requests": load.total,
+                    "failed": len(load.failures),
+                    "by_version": dict(load.answers),
+                    "first_failures": load.failures[:3],
+                }
+                print(label, load_rows[label], flush=True)
+            rows["under load (concurrency 8)"] = load_rows
+        finally:
+            stop_embedded_cluster()
+    write(rows)
+
+
+def _expect_failure(kind: type[Exception], action: Callable[[], Any]) -> None:
+    try:
+        action()
+    except kind:
+        return
+    raise RuntimeError("the publish meant to fail went live")
+
+
+def write(rows: dict[str, Any]) -> None:
+    result = {"machine": machine(), "example": EXAMPLE, "date": time.strftime("%Y-%m-%d"), "results": rows}
     out = ROOT / "bench" / "results"
-    (out / "publish.json").write_text(json.dumps(result_file, indent=2) + "\n")
-    stages = list(runs[0]["stages_s"])
+    (out / "publish.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
-        f"Machine: {result_file['machine']}; example {EXAMPLE}; {result_file['date']}.",
-        "Cold: no cluster running (the embedded cluster starts).",
-        "Warm: the cluster runs and serves the previous version.",
+        f"Machine: {result['machine']}; example {EXAMPLE}; {result['date']}.",
         "",
-        "| run | total (s) | " + " | ".join(stages) + " |",
-        "| --- | --- | " + " | ".join("---" for _ in stages) + " |",
+        "| step | seconds |",
+        "| --- | --- |",
     ]
-    for run in runs:
-        cells = " | ".join(str(run["stages_s"].get(stage, "")) for stage in stages)
-        lines.append(f"| {run['kind']} | {run['total_s']} | {cells} |")
+    for label, value in rows.items():
+        if label.startswith("under load"):
+            continue
+        shown = ", ".join(f"{v:.2f}" for v in value) if isinstance(value, list) else f"{value:.2f}"
+        lines.append(f"| {label} | {shown} |")
+    lines += [
+        "",
+        "A client at concurrency 8 (Python threads, loopback) posting the example request throughout:",
+        "",
+        "| during | seconds | requests | failed | answered by version |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for label, row in rows["under load (concurrency 8)"].items():
+        versions = ", ".join(f"v{k}: {v}" for k, v in sorted(row["by_version"].items()))
+        lines.append(f"| {label} | {row['seconds']:.2f} | {row['requests']} | {row['failed']} | {versions} |")
     (out / "publish.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -6,6 +6,7 @@ The figures are Ray's logical resources (what replicas reserve, not what they us
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from cellserve.converter import ServiceSettings
@@ -34,16 +35,11 @@ def total(cluster: Cluster) -> dict[str, float]:
 
 
 def reserved(apps: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """CPU and GPU reserved by the replicas of each application, from Serve's details."""
-    found: dict[str, dict[str, float]] = {}
-    for name, app in apps.items():
-        sums: dict[str, float] = defaultdict(float)
-        for deployment in (app.get("deployments") or {}).values():
-            options = (deployment.get("deployment_config") or {}).get("ray_actor_options") or {}
-            count = sum(1 for r in deployment.get("replicas") or [] if r.get("state") != "STOPPING")
-            sums["CPU"] += count * float(options.get("num_cpus", 1) or 0)
-            sums["GPU"] += count * float(options.get("num_gpus", 0) or 0)
-        found[name] = dict(sums)
+    """CPUs and GPUs reserved by the replicas of each application, from Serve's details."""
+    found: dict[str, dict[str, float]] = {name: {"CPU": 0.0, "GPU": 0.0} for name in apps}
+    for name, _node, cpus, gpus in _replicas(apps):
+        found[name]["CPU"] += cpus
+        found[name]["GPU"] += gpus
     return found
 
 
@@ -61,32 +57,67 @@ def by_service(apps: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return result
 
 
-def needed(settings: ServiceSettings) -> float:
-    """CPUs the replicas of one version reserve at first (their fewest replicas, at least one each)."""
-    return sum(max(1, stage.min_replicas) * stage.num_cpus for stage in (settings.preprocessing, settings.predict))
+def needed(settings: ServiceSettings) -> list[float]:
+    """CPUs of each replica one version starts with (each stage's fewest replicas, at least one)."""
+    stages = (settings.preprocessing, settings.predict)
+    return [stage.num_cpus for stage in stages for _ in range(max(1, stage.min_replicas))]
+
+
+def free_per_node(cluster: Cluster, apps: dict[str, Any]) -> dict[str, float]:
+    """CPUs not reserved by Serve's replicas, per alive node."""
+    free = {node["node_id"]: float((node.get("resources_total") or {}).get("CPU", 0)) for node in nodes(cluster)}
+    for _name, node, cpus, _gpus in _replicas(apps):
+        if node in free:
+            free[node] -= cpus
+    return free
+
+
+def _replicas(apps: dict[str, Any]) -> Iterator[tuple[str, str, float, float]]:
+    """(application, node id, CPUs, GPUs) of every replica that is not stopping."""
+    for name, app in apps.items():
+        for deployment in (app.get("deployments") or {}).values():
+            options = (deployment.get("deployment_config") or {}).get("ray_actor_options") or {}
+            for replica in deployment.get("replicas") or []:
+                if replica.get("state") != "STOPPING":
+                    cpus, gpus = float(options.get("num_cpus", 1) or 0), float(options.get("num_gpus", 0) or 0)
+                    yield name, str(replica.get("node_id")), cpus, gpus
+
+
+def fits(free: dict[str, float], replicas: list[float]) -> bool:
+    """Whether the replicas can be placed on the nodes (largest first, each on the first node with room)."""
+    left = dict(free)
+    for cpus in sorted(replicas, reverse=True):
+        node = next((n for n, room in left.items() if room >= cpus - 1e-9), None)
+        if node is None:
+            return False
+        left[node] -= cpus
+    return True
 
 
 def make_room(serve: ServeCluster, cluster: Cluster, service: str, settings: ServiceSettings) -> set[str]:
     """The warm versions of ``service`` to stop so that a new version fits; ClusterError if nothing does."""
     apps = serve.applications()
-    used = reserved(apps)
-    free = total(cluster).get("CPU", 0) - sum(row.get("CPU", 0) for row in used.values())
+    free = free_per_node(cluster, apps)
     need = needed(settings)
-    live = routes.live_version(serve.declared(), service)
+    declared = serve.declared()
+    live = routes.live_version(declared, service)
     drop: set[str] = set()
-    for number in sorted(routes.versions_of(serve.declared(), service)):
-        if free >= need - 1e-9:
+    for number in sorted(routes.versions_of(declared, service)):
+        if fits(free, need):
             break
         if number != live:
             name = routes.app_name(service, number)
             drop.add(name)
-            free += used.get(name, {}).get("CPU", 0)
-    if free >= need - 1e-9:
+            for _app, node, cpus, _gpus in _replicas({name: apps.get(name) or {}}):
+                free[node] = free.get(node, 0) + cpus
+    if fits(free, need):
         return drop
     taken = ", ".join(_taken(name, row) for name, row in sorted(by_service(apps).items()) if row["CPU"])
+    available = sum(max(room, 0) for room in free.values())
     raise ClusterError(
-        f"No room on the cluster at {cluster.dashboard} for a new version of {service}: it needs {need:g} CPU "
-        f"and {max(free, 0):g} of {total(cluster).get('CPU', 0):g} are free. Taken: {taken or 'nothing by Serve'}. "
+        f"No room on the cluster at {cluster.dashboard} for a new version of {service}: it needs {sum(need):g} CPU "
+        f"(replicas of {', '.join(f'{c:g}' for c in need)}) and {available:g} of {total(cluster).get('CPU', 0):g} "
+        f"are free. Taken: {taken or 'nothing by Serve'}. "
         "Delete a service (`cellserve delete NAME`), lower warm_versions or the stages' num_cpus, "
         "or use a bigger cluster."
     )

@@ -21,6 +21,8 @@ Progress = Any
 
 def _cluster_of(record: store.ServiceRecord, *, start: bool, progress: Progress = None) -> Cluster:
     """The cluster a service was published to; the embedded one is started only if ``start``."""
+    if not record.address:
+        raise ClusterError(f"Service {record.name!r} has not reached a cluster yet: no version got past preflight.")
     if record.cluster_kind == "embedded":
         found = embedded.ensure_running(progress) if start else embedded.current()
         if found is None:

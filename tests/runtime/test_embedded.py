@@ -86,7 +86,7 @@ def test_two_embedded_clusters_are_secure_and_apart(
     assert info["services"]["calc"]["versions"] == [second.version]
     assert info["services"]["calc"]["CPU"] == 0.5  # two stages at the default 0.25 CPU
     # another Ray on the machine is left alone
-    assert httpx.get(f"{ray_cluster.dashboard}/api/healthz", timeout=10).status_code == 200
+    assert httpx.get(f"{ray_cluster.dashboard}/api/gcs_healthz", timeout=10).status_code == 200
 
 
 def test_three_examples_fit_and_come_back_after_the_cluster_stops(

@@ -13,7 +13,7 @@ import pytest
 
 from cellserve.exceptions import DeployError
 from cellserve.runtime import _store as store
-from cellserve.runtime import delete, list_services, logs, publish, rollback, status
+from cellserve.runtime import delete, embedded_cluster_status, list_services, logs, publish, rollback, status
 from cellserve.runtime._clusters import connect
 from cellserve.runtime._serve import ServeCluster
 from tests.conftest import Cluster
@@ -270,3 +270,13 @@ def test_cli_publish_prints_the_url_last_and_json(cluster: Cluster, home: Path, 
     assert shown["live"] == shown["versions"][-1]["version"]
     assert shown["versions"][-1]["route"] == "/calc"
     assert ask().json()["factor"] == 8
+
+
+def test_a_service_that_never_reached_a_cluster_starts_none(home: Path, tmp_path: Path) -> None:
+    cells = [("payload = {'x': [1]}\n1 / 0", None), ("payload", "predict")]
+    with pytest.raises(DeployError, match="failed at capture"):
+        publish(make_notebook(tmp_path / "never.ipynb", cells))
+    info = status("never")
+    assert info["status"] == "UNREACHABLE"
+    assert "has not reached a cluster yet" in info["message"]
+    assert embedded_cluster_status() == {"running": False}
