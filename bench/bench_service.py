@@ -20,8 +20,6 @@ import httpx
 import nbformat
 from bench_convert import machine
 
-from cellserve.runtime._embedded import free_port
-
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 
@@ -59,7 +57,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cellserve-bench-") as home:
         os.environ["CELLSERVE_HOME"] = home
         os.environ.pop("RAY_ADDRESS", None)
-        os.environ.setdefault("CELLSERVE_HTTP_PORT", str(free_port()))
         from cellserve.runtime import _tokens as tokens
         from cellserve.runtime import publish, stop_embedded_cluster
 

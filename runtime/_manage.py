@@ -154,6 +154,7 @@ def rollback(name: str, version: int | None = None, *, timeout: float = 600) -> 
         for other in record.versions:
             if other.status == "live":
                 other.status = "previous"
+        record.previous = record.live
         target.status, record.live = "live", target.version
         store.save(record)
     return {
@@ -217,6 +218,11 @@ def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, tok
 
 
 def _previous(record: store.ServiceRecord) -> store.VersionRecord:
+    """The version live before the live one; else the newest earlier version that was live."""
+    if record.previous is not None and record.previous != record.live:
+        found = record.version(record.previous)
+        if found.bundle_kept and found.status == "previous":
+            return found
     candidates = [v for v in record.versions if v.status == "previous" and v.bundle_kept]
     if record.live is not None:
         candidates = [v for v in candidates if v.version < record.live] or candidates

@@ -206,6 +206,7 @@ def _result(
 
 
 def _mark_live(record: store.ServiceRecord, number: int) -> None:
+    record.previous = record.live
     for other in record.versions:
         if other.status == "live":
             other.status = "previous"

@@ -50,6 +50,7 @@ class ServiceRecord(BaseModel):
     cluster_kind: str = ""
     endpoint: str = ""
     live: int | None = None
+    previous: int | None = None  # the version live before the live one: where a rollback goes back to
     versions: list[VersionRecord] = Field(default_factory=list)
 
     def version(self, number: int) -> VersionRecord:

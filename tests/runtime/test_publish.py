@@ -81,6 +81,10 @@ def test_versions_have_their_own_routes_and_rollback_is_a_switch(cluster: Cluste
     assert ask().json() == {"total": 6, "factor": 1}
     assert ask(f"{BASE}/v/{second.version}/predict").json()["factor"] == 2  # still warm, pinned
     assert status("calc")["live"] == first.version
+    # A second rollback goes back to the version live before, the newer one, again by a switch.
+    again = rollback("calc")
+    assert (again["live"], again["warm"]) == (second.version, True)
+    assert ask().json()["factor"] == 2
 
 
 def test_an_unchanged_notebook_republished_starts_nothing(cluster: Cluster, home: Path, tmp_path: Path) -> None:
