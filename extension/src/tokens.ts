@@ -82,6 +82,10 @@ export interface IServiceVersion {
   created: string;
   failed_stage: string | null;
   error: string | null;
+  /** Whether the version runs on the cluster now (live, or warm at its pinned route). */
+  running?: boolean;
+  /** The route it answers at: `/<name>` when live, `/<name>/v/<N>` when warm. */
+  route?: string | null;
 }
 
 /** Answer of `GET cellserve/services/<name>`. */

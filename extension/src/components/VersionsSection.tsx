@@ -72,6 +72,14 @@ function Versions(props: {
                 <span className="cellserve-version-status" data-status={version.status}>
                   {version.status}
                 </span>
+                {version.status !== 'failed' && (
+                  <span
+                    className="cellserve-version-route"
+                    title={trans.__('Where this version answers')}
+                  >
+                    {version.route ?? trans.__('not running')}
+                  </span>
+                )}
                 {(version.failed_stage || version.error) && (
                   <div className="cellserve-version-error">
                     {version.failed_stage
