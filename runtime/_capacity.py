@@ -99,7 +99,7 @@ def make_room(serve: ServeCluster, cluster: Cluster, service: str, settings: Ser
     apps = serve.applications()
     free = free_per_node(cluster, apps)
     need = needed(settings)
-    declared = serve.declared()
+    declared = serve.declared(apps)
     live = routes.live_version(declared, service)
     drop: set[str] = set()
     for number in sorted(routes.versions_of(declared, service)):

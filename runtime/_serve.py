@@ -39,11 +39,12 @@ class ServeCluster:
         apps: dict[str, Any] = self.details().get("applications") or {}
         return apps
 
-    def declared(self) -> list[AppConfig]:
-        """The declarative config of every application deployed through the REST API."""
+    def declared(self, apps: dict[str, Any] | None = None) -> list[AppConfig]:
+        """The declarative config of every application deployed through the REST API (of ``apps``, the
+        answer of :meth:`applications`, when the caller already holds it)."""
         return [
             dict(app["deployed_app_config"])
-            for app in self.applications().values()
+            for app in (self.applications() if apps is None else apps).values()
             if app.get("source") != "imperative" and app.get("deployed_app_config")
         ]
 
