@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -110,14 +111,19 @@ def publish(
     name: Annotated[str | None, typer.Option("--name", help="Service name (default: from the notebook).")] = None,
     address: AddressOption = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds a deploy may take.")] = 600,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Run the notebook and publish a new version even if nothing it uses changed."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Publish NOTEBOOK as a new version of its service: analyse, capture, bundle, deploy, smoke-test, go live."""
     from cellserve.runtime import publish as run_publish
 
     _quiet_ray()
+    run = functools.partial(run_publish, notebook, name=name, address=address, timeout=timeout, force=force)
     if as_json:
-        result = _guarded(lambda: run_publish(notebook, name=name, address=address, timeout=timeout), as_json=True)
+        result = _guarded(run, as_json=True)
         _print_json(result.to_json())
         return
     with err.status("Starting") as status:
@@ -128,7 +134,7 @@ def publish(
             elapsed = time.perf_counter() - started
             err.print(f"[dim]{elapsed:6.1f}s[/dim]  {stage:<10} {message}", highlight=False, soft_wrap=True)
 
-        result = _guarded(lambda: run_publish(notebook, name=name, address=address, timeout=timeout, progress=progress))
+        result = _guarded(lambda: run(progress=progress))
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
     total = sum(result.timings.values())

@@ -2,7 +2,8 @@
 
 from ._analysis import Plan, StagePlan, analyse
 from ._bundle import STEP_MESSAGES, Bundle, convert, write_bundle
-from ._capture import Capture, CaptureStep, capture_code, capture_headless
+from ._capture import Capture, CaptureStep, FileUse, capture_code, capture_headless
+from ._fingerprint import inputs_fingerprint
 from ._live_capture import capture_in_kernel
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import ServiceSettings, StageSettings, parse_settings
@@ -13,6 +14,7 @@ __all__ = [
     "Capture",
     "CaptureStep",
     "Cell",
+    "FileUse",
     "Notebook",
     "Plan",
     "Role",
@@ -24,6 +26,7 @@ __all__ = [
     "capture_headless",
     "capture_in_kernel",
     "convert",
+    "inputs_fingerprint",
     "notebook_from_json",
     "parse_settings",
     "read_notebook",

@@ -16,7 +16,7 @@ import ray
 from cellserve.exceptions import BundleError
 
 from ._analysis import Plan, analyse
-from ._capture import Capture, CaptureStep, capture_headless
+from ._capture import Capture, CaptureStep, FileUse, capture_headless
 from ._files import dockerfile, readme, requirements, serve_config
 from ._generate import render_app
 from ._notebook import read_notebook
@@ -48,6 +48,8 @@ class Bundle:
     path: Path
     name: str
     plan: Plan
+    files: tuple[FileUse, ...] | None = None
+    """The files under the notebook's folder that the run opened (None: not watched, as in a live kernel)."""
 
     @property
     def serve_config(self) -> Path:
@@ -89,7 +91,7 @@ def convert(
         write_bundle(plan, captured, staging, base_image=base_image)
         say("write")
         _replace(staging, out)
-    return Bundle(out, notebook.service_name, plan)
+    return Bundle(out, notebook.service_name, plan, captured.files)
 
 
 def write_bundle(plan: Plan, capture: Capture, out: Path, *, base_image: str | None = None) -> None:

@@ -21,12 +21,29 @@ _HERE = Path(__file__).parent
 
 
 @dataclass(frozen=True)
+class FileUse:
+    """A file under the notebook's folder that cells opened: its path relative to that folder, the
+    cells (numbers) that read it and those that wrote it."""
+
+    path: str
+    read_by: tuple[int, ...] = ()
+    written_by: tuple[int, ...] = ()
+
+    @property
+    def is_input(self) -> bool:
+        """Read, and not made by the run itself: what the notebook's result depends on."""
+        return bool(self.read_by) and not self.written_by
+
+
+@dataclass(frozen=True)
 class Capture:
-    """What the kernel reported: requirements (distribution -> version) and local modules."""
+    """What the kernel reported: requirements (distribution -> version), local modules, and the files the
+    cells opened (None when nobody watched, as in a live kernel)."""
 
     requirements: dict[str, str]
     local_modules: dict[str, str]
     has_expected: bool
+    files: tuple[FileUse, ...] | None = None
 
 
 CaptureStep = Callable[[Plan, Path], Capture]
@@ -57,8 +74,21 @@ def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:
     )
 
 
+def watch_code(folder: Path) -> str:
+    """Python source that, run first in a kernel, records the files its cells open under ``folder``."""
+    library = (_HERE / "_kernel_files.py").read_text().replace("from __future__ import annotations\n", "")
+    return (
+        "def __cellserve_watch():\n"
+        "    scope = {'__name__': 'cellserve_watch'}\n"
+        f"    exec(compile({library!r}, '<cellserve file watch>', 'exec'), scope)\n"
+        f"    scope['watch']({str(folder)!r})\n"
+        "__cellserve_watch()\n"
+        "del __cellserve_watch\n"
+    )
+
+
 def capture_headless(plan: Plan, out: Path) -> Capture:
-    """Run the whole notebook with nbclient, then capture from its kernel."""
+    """Run the whole notebook with nbclient, watching the files it opens, then capture from its kernel."""
     notebook = plan.notebook
     node = nbformat.from_dict(json.loads(json.dumps(notebook.node)))
     kernel = node.metadata.get("kernelspec", {}).get("name", "python3")
@@ -66,17 +96,23 @@ def capture_headless(plan: Plan, out: Path) -> Capture:
         node,
         timeout=notebook.settings.execution_timeout,
         kernel_name=kernel,
+        shutdown_kernel="immediate",  # nothing of the kernel is needed after the capture: do not wait on it
         resources={"metadata": {"path": str(notebook.path.parent.resolve())}},
     )
     output_number = plan.output_cell.cell.number
     output_count = None
+    cells_by_run: dict[int, int] = {}
     with tempfile.TemporaryFile("w+") as kernel_log:
         try:
             with client.setup_kernel(stderr=kernel_log):
+                node.cells.append(nbformat.v4.new_code_cell(watch_code(notebook.path.parent.resolve())))
+                _run(client, node.cells[-1], len(node.cells) - 1, notebook.path, where="the file watch")
+                node.cells.pop()
                 for index, cell in enumerate(node.cells):
                     if cell.cell_type != "code":
                         continue
                     _run(client, cell, index, notebook.path)
+                    cells_by_run[len(cells_by_run) + 1] = index + 1
                     if index + 1 == output_number:
                         output_count = cell.execution_count
                 node.cells.append(nbformat.v4.new_code_cell(capture_code(plan, out, output_count)))
@@ -87,7 +123,7 @@ def capture_headless(plan: Plan, out: Path) -> Capture:
             if exc.dead_kernel and tail:
                 raise CaptureError(f"{exc}\nThe kernel's last words:\n" + "\n".join(tail), cell=exc.cell) from None
             raise
-    return read_report(plan, out)
+    return read_report(plan, out, cells_by_run)
 
 
 def _run(client: NotebookClient, cell: Any, index: int, path: Path, where: str = "") -> None:
@@ -110,8 +146,10 @@ def _run(client: NotebookClient, cell: Any, index: int, path: Path, where: str =
         raise error from None
 
 
-def read_report(plan: Plan, out: Path) -> Capture:
-    """Check the capture report the kernel wrote; problems become a CaptureError naming the name and cell."""
+def read_report(plan: Plan, out: Path, cells_by_run: dict[int, int] | None = None) -> Capture:
+    """Check the capture report the kernel wrote; problems become a CaptureError naming the name and cell.
+
+    ``cells_by_run`` maps the order in which cells ran to their numbers, for the files the watch saw."""
     path = plan.notebook.path
     report = json.loads((out / "capture.json").read_text())
     problems = [
@@ -128,4 +166,22 @@ def read_report(plan: Plan, out: Path) -> Capture:
     if problems:
         first = next((m["cell"] for m in report["missing"] if m["cell"]), None)
         raise CaptureError(f"{path}: cannot capture the service's values:\n" + "\n".join(problems), cell=first)
-    return Capture(report["requirements"], report["local_modules"], report["has_expected"])
+    files = _file_uses(report.get("files"), plan.notebook.path.parent.resolve(), cells_by_run or {})
+    return Capture(report["requirements"], report["local_modules"], report["has_expected"], files)
+
+
+def _file_uses(seen: dict[str, Any] | None, folder: Path, cells_by_run: dict[int, int]) -> tuple[FileUse, ...] | None:
+    """The watch's record as FileUses, for regular files that still exist, by path."""
+    if seen is None:
+        return None
+    reads, writes = seen["reads"], seen["writes"]
+
+    def cells(runs: list[int]) -> tuple[int, ...]:
+        return tuple(sorted({cells_by_run[r] for r in runs if r in cells_by_run}))
+
+    uses = [
+        FileUse(Path(path).relative_to(folder).as_posix(), cells(reads.get(path, [])), cells(writes.get(path, [])))
+        for path in sorted(set(reads) | set(writes))
+        if Path(path).is_file() and Path(path).is_relative_to(folder)
+    ]
+    return tuple(use for use in uses if use.read_by or use.written_by)

@@ -8,6 +8,7 @@ response and ``capture.json`` (requirements, problems) into the output folder.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import io
 import json
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # at run time, cellserve_values' source is executed just before this code
     from cellserve.converter.bundle_files.cellserve_values import to_jsonable
 _EXCLUDED_DISTRIBUTIONS = {"ray", "cellserve"}
+_FILE_WATCH = "cellserve_file_watch"  # the module _kernel_files.watch registers, when the run installed it
 
 
 def capture(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
@@ -26,9 +28,11 @@ def capture(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     import cloudpickle
 
     out = Path(spec["out"])
-    (out / "captured").mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"missing": [], "unpicklable": [], "modules": sorted(spec["imports"])}
+    report["files"] = _files_opened()
+    (out / "captured").mkdir(parents=True, exist_ok=True)
     modules: set[str] = set(spec["imports"]) | {"cloudpickle"}
+    _stable_class_ids(cloudpickle, namespace)
     for stage, names in spec["stages"].items():
         values = {}
         for name, cell in names.items():
@@ -48,6 +52,42 @@ def capture(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     _write_value(out / "expected_response.json", expected, report, "the last predict cell's output")
     (out / "capture.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def _files_opened() -> dict[str, Any] | None:
+    """What the file watch saw the cells read and write (None: no watch, as in a live kernel)."""
+    watch = sys.modules.get(_FILE_WATCH)
+    if watch is None:
+        return None
+    watch.__dict__["active"] = False  # the capture's own files are not the notebook's
+    return {"reads": dict(watch.reads), "writes": dict(watch.writes)}
+
+
+def _stable_class_ids(cloudpickle: Any, namespace: dict[str, Any]) -> None:
+    """Give the notebook's own classes ids derived from their definition, not random ones.
+
+    cloudpickle pickles a class defined in the notebook by value and tags it with an id (a fresh uuid
+    per process) so that copies of it unpickled in one process are one class. A headless run is a new
+    process each time: with random ids an unchanged notebook's capture differed in its bytes from run to
+    run, and its republish could not be recognised. (A class redefined while an older copy of the same
+    definition is alive keeps a random id: correct, only not byte-stable.)
+    """
+    track = getattr(getattr(cloudpickle, "cloudpickle", None), "_lookup_class_or_track", None)
+    if track is None:  # a cloudpickle without it: captures stay correct, only not byte-stable
+        return
+    module = namespace.get("__name__", "__main__")
+    for value in list(namespace.values()):
+        if isinstance(value, type) and value.__module__ == module:
+            track(_class_id(value), value)
+
+
+def _class_id(cls: type) -> str:
+    """The same for the same definition in any process: the name and the code of its methods."""
+    digest = hashlib.sha256(f"{cls.__module__}.{cls.__qualname__}".encode())
+    for key, member in sorted(vars(cls).items()):
+        code = getattr(getattr(member, "__func__", member), "__code__", None)
+        digest.update(key.encode() + b"\0" + (code.co_code + repr(code.co_names).encode() if code else b""))
+    return digest.hexdigest()[:32]
 
 
 def _dumps(cloudpickle: Any, values: dict[str, Any], report: dict[str, Any]) -> bytes | None:

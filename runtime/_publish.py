@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter import STEP_MESSAGES, CaptureStep, convert, read_notebook
+from packaging.requirements import Requirement
+
+from cellserve.converter import STEP_MESSAGES, Bundle, CaptureStep, convert, inputs_fingerprint, read_notebook
 from cellserve.converter._settings import SERVICE_NAME, SERVICE_NAME_RULE
 from cellserve.exceptions import CellserveError, DeployError, ServiceNotFoundError, SettingsError
 
@@ -89,15 +91,22 @@ def publish(
     timeout: float = DEPLOY_TIMEOUT_S,
     install_requirements: bool | None = None,
     capture: CaptureStep | None = None,
+    force: bool = False,
 ) -> PublishResult:
     """analyse → capture → bundle → preflight → deploy → smoke-test → promote: a new live version.
 
-    ``capture`` replaces the headless run of the notebook (JupyterLab passes its live kernel's).
+    ``capture`` replaces the headless run of the notebook (JupyterLab passes its live kernel's). A headless
+    publish whose inputs (cells, settings, files read, packages) are those of the live version starts
+    nothing and runs nothing, unless ``force``.
     """
     name = _service_name(notebook, name)
     steps = Steps(progress)
     with store.locked(name):
         record = _load_or_new(name)
+        if capture is None and not force:
+            same = _same_inputs(record, Path(notebook), name, address, steps)
+            if same is not None:
+                return same
         version = store.VersionRecord(version=record.next_version(), notebook=str(Path(notebook).resolve()))
         record.versions.append(version)
         store.save(record)
@@ -116,12 +125,11 @@ def publish(
             steps.start("preflight", "Connecting to the cluster and checking its resources")
             cluster = connect(address, progress=lambda _stage, message: steps.start("preflight", message))
             record.address, record.cluster_kind = cluster.dashboard, cluster.kind
-            warnings = check_resources(cluster, settings)
-            if not is_loopback(cluster.http_host):
-                warnings.append(f"{name} listens on {cluster.http_host}: other machines on the network can reach it.")
+            warnings = check_resources(cluster, settings) + _exposure(name, cluster)
             token = tokens.ensure(name) if settings.access == "token" else None
             tokens.write_release(bundle, version=version.version, published=version.created, token=token)
             version.digest = versions.bundle_digest(bundle)
+            _remember_inputs(version, converted, name)
             serve = ServeCluster(cluster)
             pip = cluster.kind != "embedded" if install_requirements is None else install_requirements
             with versions.cluster_lock(cluster):
@@ -157,12 +165,62 @@ def publish(
     return _result(record, version.version, cluster, token, version.timings, warnings)
 
 
+def _remember_inputs(version: store.VersionRecord, converted: Bundle, name: str) -> None:
+    """Keep what the headless run built from, so that the next publish can tell it changed nothing."""
+    if converted.files is None:
+        return
+    version.inputs = [use.path for use in converted.files if use.is_input]
+    packages = [Requirement(line).name for line in versions.requirements(converted.path)]
+    version.fingerprint = inputs_fingerprint(
+        converted.plan.notebook.path, name=name, files=version.inputs, packages=packages
+    )
+
+
+def _same_inputs(
+    record: store.ServiceRecord, notebook: Path, name: str, address: str | None, steps: Steps
+) -> PublishResult | None:
+    """The unchanged result, when the live version was built from exactly these inputs and still answers."""
+    if record.live is None or not record.version(record.live).fingerprint:
+        return None
+    live = record.version(record.live)
+    steps.start(
+        "analyse", f"Comparing {notebook.name}, the files it reads and its packages with version {live.version}"
+    )
+    bundle = store.bundle_dir(name, live.version)
+    packages = [Requirement(line).name for line in versions.requirements(bundle)] if bundle.is_dir() else None
+    if (
+        packages is None
+        or inputs_fingerprint(notebook, name=name, files=live.inputs, packages=packages) != live.fingerprint
+    ):
+        return None
+    cluster = connect(address, progress=lambda _stage, message: steps.start("preflight", message))
+    if cluster.dashboard != record.address:
+        return None
+    if routes.live_version(ServeCluster(cluster).declared(), name) != live.version:
+        return None
+    settings = read_notebook(notebook).settings
+    token = tokens.ensure(name) if settings.access == "token" else None
+    steps.start(
+        "promote", f"Nothing changed since version {live.version}: it stays live, nothing ran, nothing new starts"
+    )
+    return _result(record, live.version, cluster, token, steps.done(), _exposure(name, cluster), unchanged=True)
+
+
+def _exposure(name: str, cluster: Cluster) -> list[str]:
+    if is_loopback(cluster.http_host):
+        return []
+    return [f"{name} listens on {cluster.http_host}: other machines on the network can reach it."]
+
+
 def _unchanged(record: store.ServiceRecord, version: store.VersionRecord, serve: ServeCluster) -> bool:
     """The live version runs the same bundle and answers at the live route."""
     if record.live is None:
         return False
     live = record.version(record.live)
-    return live.digest == version.digest and routes.live_version(serve.declared(), record.name) == record.live
+    same = live.digest == version.digest and routes.live_version(serve.declared(), record.name) == record.live
+    if same and version.fingerprint and not live.fingerprint:
+        live.fingerprint, live.inputs = version.fingerprint, version.inputs  # these inputs build it too
+    return same
 
 
 def _unchanged_result(

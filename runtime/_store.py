@@ -42,6 +42,8 @@ class VersionRecord(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     bundle_kept: bool = True
     digest: str = ""
+    fingerprint: str = ""  # of the headless run's inputs (converter.inputs_fingerprint); "" for a live kernel's
+    inputs: list[str] = Field(default_factory=list)  # the files under the notebook's folder that run read
 
 
 class ServiceRecord(BaseModel):

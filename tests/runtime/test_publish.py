@@ -105,6 +105,53 @@ def test_an_unchanged_notebook_republished_starts_nothing(cluster: Cluster, home
     assert ask().json()["factor"] == 4
 
 
+def scaled_notebook(folder: Path, weight: int) -> Path:
+    """A service whose model is a class of the notebook's own, built from a file the notebook reads."""
+    (folder / "weights.json").write_text(json.dumps({"w": weight}))
+    cells: list[tuple[str, str | None]] = [
+        (
+            "import json\n"
+            "class Scaler:\n"
+            "    def __init__(self, w):\n"
+            "        self.w = w\n"
+            "    def apply(self, values):\n"
+            "        return [self.w * v for v in values]\n"
+            "scaler = Scaler(json.load(open('weights.json'))['w'])\n"
+            "payload = {'x': [1, 2, 3]}",
+            None,
+        ),
+        ("{'y': scaler.apply(payload['x'])}", "predict"),
+    ]
+    return make_notebook(folder / "scaled.ipynb", cells)
+
+
+def test_unchanged_inputs_are_recognised_without_running_the_notebook(
+    cluster: Cluster, home: Path, tmp_path: Path
+) -> None:
+    notebook = scaled_notebook(tmp_path, 2)
+    first = publish(notebook, address=cluster.dashboard)
+    try:
+        url = f"http://127.0.0.1:8000/{first.name}/predict"
+        assert httpx.post(url, json={"x": [1, 2, 3]}, timeout=30).json() == {"y": [2, 4, 6]}
+        assert store.load(first.name).version(first.version).inputs == ["weights.json"]
+
+        again = publish(notebook, address=cluster.dashboard)
+        assert (again.version, again.unchanged) == (first.version, True)
+        assert "capture" not in again.timings  # nothing ran: the cells, the file and the packages are the same
+
+        # Run anyway: the notebook's own class captures to the same bytes, so the bundle is the same too.
+        forced = publish(notebook, address=cluster.dashboard, force=True)
+        assert "capture" in forced.timings
+        assert (forced.version, forced.unchanged) == (first.version, True)
+
+        # The file the notebook reads changed: a new version, which answers with the new weight.
+        changed = publish(scaled_notebook(tmp_path, 5), address=cluster.dashboard)
+        assert (changed.unchanged, changed.version > first.version) == (False, True)
+        assert httpx.post(url, json={"x": [1, 2, 3]}, timeout=30).json() == {"y": [5, 10, 15]}
+    finally:
+        delete(first.name)
+
+
 def test_republish_and_rollback_under_load_lose_no_request(cluster: Cluster, home: Path, tmp_path: Path) -> None:
     before = live_calc(cluster, tmp_path, 5)
     with Load(URL, {"x": [1, 2, 3]}, concurrency=8, max_seconds=240) as load:
