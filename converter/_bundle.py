@@ -21,8 +21,10 @@ from ._files import dockerfile, readme, requirements, serve_config
 from ._generate import render_app
 from ._notebook import read_notebook
 from ._page import write_page_parts
+from ._shipping import ShippedFile, files_to_ship
 
 MANIFEST = "cellserve.json"
+FILES = "files"  # the notebook's files the service reads; the replicas run in this folder
 _SUPPORT_FILES = (
     "cellserve_support.py",
     "cellserve_values.py",
@@ -49,7 +51,9 @@ class Bundle:
     name: str
     plan: Plan
     files: tuple[FileUse, ...] | None = None
-    """The files under the notebook's folder that the run opened (None: not watched, as in a live kernel)."""
+    """The files the run opened (None: not watched, as in a live kernel)."""
+    shipped: tuple[ShippedFile, ...] = ()
+    """The notebook's files that travel with the service, under ``files/``."""
 
     @property
     def serve_config(self) -> Path:
@@ -88,20 +92,22 @@ def convert(
         say("capture")
         captured = (capture or capture_headless)(plan, staging)
         say("generate")
-        write_bundle(plan, captured, staging, base_image=base_image)
+        shipped = write_bundle(plan, captured, staging, base_image=base_image)
         say("write")
         _replace(staging, out)
-    return Bundle(out, notebook.service_name, plan, captured.files)
+    return Bundle(out, notebook.service_name, plan, captured.files, shipped)
 
 
-def write_bundle(plan: Plan, capture: Capture, out: Path, *, base_image: str | None = None) -> None:
-    """Write the generated files beside what the capture step put into ``out``."""
+def write_bundle(plan: Plan, capture: Capture, out: Path, *, base_image: str | None = None) -> tuple[ShippedFile, ...]:
+    """Write the generated files and the notebook's files the service reads beside what the capture step put
+    into ``out``; returns the latter."""
+    shipped = files_to_ship(plan, capture.files)
     files = {
         "app.py": render_app(plan),
         "serve.yaml": serve_config(plan),
         "requirements.txt": requirements(plan, capture),
         "Dockerfile": dockerfile(plan, base_image),
-        "README.md": readme(plan),
+        "README.md": readme(plan, shipped),
         ".dockerignore": "__pycache__/\n*.pyc\n",
     }
     for name, text in files.items():
@@ -110,8 +116,19 @@ def write_bundle(plan: Plan, capture: Capture, out: Path, *, base_image: str | N
         shutil.copyfile(Path(__file__).parent / "bundle_files" / name, out / name)
     write_page_parts(plan.notebook, out)
     _copy_local_modules(plan, capture, out)
+    _copy_files(plan, shipped, out)
     (out / "capture.json").unlink(missing_ok=True)
-    (out / MANIFEST).write_text(json.dumps(_manifest(plan, capture), indent=2) + "\n")
+    (out / MANIFEST).write_text(json.dumps(_manifest(plan, capture, shipped), indent=2) + "\n")
+    return shipped
+
+
+def _copy_files(plan: Plan, shipped: tuple[ShippedFile, ...], out: Path) -> None:
+    """The notebook's files, at their paths relative to the notebook, under files/ (the replicas' folder)."""
+    home = plan.notebook.path.parent.resolve()
+    for file in shipped:
+        target = out / FILES / file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(home / file.path, target)
 
 
 def _copy_local_modules(plan: Plan, capture: Capture, out: Path) -> None:
@@ -127,7 +144,7 @@ def _copy_local_modules(plan: Plan, capture: Capture, out: Path) -> None:
             shutil.copyfile(source, out / f"{module}.py")
 
 
-def _manifest(plan: Plan, capture: Capture) -> dict[str, object]:
+def _manifest(plan: Plan, capture: Capture, shipped: tuple[ShippedFile, ...]) -> dict[str, object]:
     return {
         "format": 1,
         "service": plan.notebook.service_name,
@@ -148,6 +165,7 @@ def _manifest(plan: Plan, capture: Capture) -> dict[str, object]:
         "carried": [d.name for d in plan.carried],
         "imports": [d.import_line() for d in plan.imports],
         "has_expected_response": capture.has_expected,
+        "files": [{"path": f.path, "bytes": f.size, "read_by_cells": list(f.cells)} for f in shipped],
     }
 
 

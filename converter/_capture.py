@@ -18,21 +18,50 @@ from cellserve.exceptions import CaptureError
 from ._analysis import Plan
 
 _HERE = Path(__file__).parent
+_SYSTEM_FOLDERS = (
+    "/usr/",
+    "/etc/",
+    "/lib/",
+    "/lib64/",
+    "/bin/",
+    "/sbin/",
+    "/var/",
+    "/run/",
+    "/opt/",
+    "/snap/",
+    "/nix/",
+)
 
 
 @dataclass(frozen=True)
 class FileUse:
-    """A file under the notebook's folder that cells opened: its path relative to that folder, the
-    cells (numbers) that read it and those that wrote it."""
+    """A file that cells opened: its path relative to the notebook's folder (absolute when outside it), the
+    cells (numbers) that read it and those that wrote it, and the line of each cell's first read."""
 
     path: str
     read_by: tuple[int, ...] = ()
     written_by: tuple[int, ...] = ()
+    lines: tuple[tuple[int, int | None], ...] = ()
+
+    @property
+    def inside(self) -> bool:
+        return not Path(self.path).is_absolute()
+
+    @property
+    def is_users(self) -> bool:
+        """The notebook's or the user's own file: not one of the system's (time zones, certificates under /usr
+        or /etc) nor a tool's cache or config in a hidden folder (~/.cache, ~/.config)."""
+        if self.inside:
+            return True
+        return not self.path.startswith(_SYSTEM_FOLDERS) and not any(p.startswith(".") for p in Path(self.path).parts)
 
     @property
     def is_input(self) -> bool:
         """Read, and not made by the run itself: what the notebook's result depends on."""
         return bool(self.read_by) and not self.written_by
+
+    def line(self, cell: int) -> int | None:
+        return dict(self.lines).get(cell)
 
 
 @dataclass(frozen=True)
@@ -58,6 +87,7 @@ def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:
             stage.role.value: {name: d.where.cell.number for name, d in stage.captured.items()} for stage in plan.stages
         },
         "imports": sorted({d.module_root for d in plan.imports if d.module_root}),
+        "setup_globals": sorted(plan.setup_globals),
         "input_variable": plan.notebook.settings.input_variable,
         "output_count": output_count,
     }
@@ -74,14 +104,14 @@ def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:
     )
 
 
-def watch_code(folder: Path) -> str:
-    """Python source that, run first in a kernel, records the files its cells open under ``folder``."""
+def watch_code() -> str:
+    """Python source that, run first in a kernel, records the files its cells open."""
     library = (_HERE / "_kernel_files.py").read_text().replace("from __future__ import annotations\n", "")
     return (
         "def __cellserve_watch():\n"
         "    scope = {'__name__': 'cellserve_watch'}\n"
         f"    exec(compile({library!r}, '<cellserve file watch>', 'exec'), scope)\n"
-        f"    scope['watch']({str(folder)!r})\n"
+        "    scope['watch']()\n"
         "__cellserve_watch()\n"
         "del __cellserve_watch\n"
     )
@@ -105,7 +135,7 @@ def capture_headless(plan: Plan, out: Path) -> Capture:
     with tempfile.TemporaryFile("w+") as kernel_log:
         try:
             with client.setup_kernel(stderr=kernel_log):
-                node.cells.append(nbformat.v4.new_code_cell(watch_code(notebook.path.parent.resolve())))
+                node.cells.append(nbformat.v4.new_code_cell(watch_code()))
                 _run(client, node.cells[-1], len(node.cells) - 1, notebook.path, where="the file watch")
                 node.cells.pop()
                 for index, cell in enumerate(node.cells):
@@ -176,12 +206,13 @@ def _file_uses(seen: dict[str, Any] | None, folder: Path, cells_by_run: dict[int
         return None
     reads, writes = seen["reads"], seen["writes"]
 
-    def cells(runs: list[int]) -> tuple[int, ...]:
-        return tuple(sorted({cells_by_run[r] for r in runs if r in cells_by_run}))
+    def cells(runs: list[list[Any]]) -> dict[int, int | None]:
+        return {cells_by_run[run]: line for run, line in runs if run in cells_by_run}
 
-    uses = [
-        FileUse(Path(path).relative_to(folder).as_posix(), cells(reads.get(path, [])), cells(writes.get(path, [])))
-        for path in sorted(set(reads) | set(writes))
-        if Path(path).is_file() and Path(path).is_relative_to(folder)
-    ]
-    return tuple(use for use in uses if use.read_by or use.written_by)
+    uses = []
+    for path in sorted(set(reads) | set(writes)):
+        read, written = cells(reads.get(path, [])), cells(writes.get(path, []))
+        if Path(path).is_file() and (read or written):
+            shown = Path(path).relative_to(folder).as_posix() if Path(path).is_relative_to(folder) else path
+            uses.append(FileUse(shown, tuple(sorted(read)), tuple(sorted(written)), tuple(sorted(read.items()))))
+    return tuple(uses)

@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from ._analysis import Plan
 from ._capture import Capture
 from ._settings import StageSettings
+from ._shipping import ShippedFile
 
 HTTP_PORT = 8000
 _TEMPLATES = jinja2.Environment(
@@ -97,7 +98,7 @@ def dockerfile(plan: Plan, base_image: str | None) -> str:
     )
 
 
-def readme(plan: Plan) -> str:
+def readme(plan: Plan, shipped: tuple[ShippedFile, ...] = ()) -> str:
     settings = plan.notebook.settings
     rows = ["| stage | GPUs | CPUs | replicas |", "| --- | --- | --- | --- |"]
     for stage in plan.stages:
@@ -121,4 +122,11 @@ def readme(plan: Plan) -> str:
         base_image=settings.base_image or default_base_image(plan),
         resources="\n".join(rows),
         gpu_note=gpu_note,
+        files=[(f.path, _size(f.size), ", ".join(str(c) for c in f.cells) or "files.include") for f in shipped],
     )
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    return f"{size / 1024:.1f} KiB" if size < 2**20 else f"{size / 2**20:.1f} MiB"

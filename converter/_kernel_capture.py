@@ -44,6 +44,7 @@ def capture(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         if data is not None:
             modules |= _modules_in(data)
             (out / "captured" / f"{stage}.pkl").write_bytes(data)
+    modules |= _modules_of_setup_values(cloudpickle, namespace, spec.get("setup_globals", []))
     report["requirements"], report["local_modules"] = _distributions(modules)
     _write_json(out, "example_request.json", namespace, spec["input_variable"], report)
     outputs = namespace.get("Out", {})
@@ -52,6 +53,19 @@ def capture(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     _write_value(out / "expected_response.json", expected, report, "the last predict cell's output")
     (out / "capture.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def _modules_of_setup_values(cloudpickle: Any, namespace: dict[str, Any], names: list[str]) -> set[str]:
+    """Modules behind what the setup cells make (a model loaded from a file needs its library installed):
+    found from the values the notebook's own run of those cells left."""
+    found: set[str] = set()
+    for name in names:
+        if name in namespace:
+            try:
+                found |= _modules_in(bytes(cloudpickle.dumps(namespace[name])))
+            except Exception:  # noqa: S112 - a value that does not pickle needs no module for a pickle
+                continue
+    return found
 
 
 def _files_opened() -> dict[str, Any] | None:

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import keyword
 import re
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cellserve.exceptions import SettingsError
 
@@ -81,6 +90,47 @@ class StageSettings(BaseModel):
         return self.gpu == "if-available" and self.num_gpus > 0
 
 
+class FileSettings(BaseModel):
+    """Which files travel with the service besides its code and captured values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Files or folders under the notebook's folder (paths relative to it) to ship besides those the "
+            "tagged cells are seen reading: for paths a cell computes only at request time."
+        ),
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Files or folders (relative to the notebook's folder, or absolute) not to ship although the tagged "
+            "cells read them: every node of the cluster must have them at the same path."
+        ),
+    )
+    max_total_mb: float = Field(
+        100,
+        gt=0,
+        le=500,
+        description=(
+            "Most the shipped files may weigh together, in MiB. They travel in the bundle's package, which Ray "
+            "refuses above its 512 MiB message limit; load larger files from a URI in a setup cell."
+        ),
+    )
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _paths(cls, paths: list[str], info: ValidationInfo) -> list[str]:
+        for path in paths:
+            if not path.strip():
+                raise ValueError("an empty path names nothing")
+            pure = PurePosixPath(path)
+            if ".." in pure.parts or (pure.is_absolute() and info.field_name == "include"):
+                raise ValueError(f"{path!r} must be a path inside the notebook's folder, relative to it")
+        return paths
+
+
 class ServiceSettings(BaseModel):
     """Everything a notebook says about the service it becomes."""
 
@@ -119,6 +169,7 @@ class ServiceSettings(BaseModel):
     base_image: str | None = Field(
         None, description="Docker base image; default: the official Ray image for this Ray and Python."
     )
+    files: FileSettings = Field(default_factory=FileSettings)
     preprocessing: StageSettings = Field(default_factory=StageSettings)
     predict: StageSettings = Field(default_factory=StageSettings)
 

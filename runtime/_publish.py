@@ -169,7 +169,7 @@ def _remember_inputs(version: store.VersionRecord, converted: Bundle, name: str)
     """Keep what the headless run built from, so that the next publish can tell it changed nothing."""
     if converted.files is None:
         return
-    version.inputs = [use.path for use in converted.files if use.is_input]
+    version.inputs = [use.path for use in converted.files if use.is_input and use.is_users]
     packages = [Requirement(line).name for line in versions.requirements(converted.path)]
     version.fingerprint = inputs_fingerprint(
         converted.plan.notebook.path, name=name, files=version.inputs, packages=packages

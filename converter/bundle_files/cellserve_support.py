@@ -88,11 +88,21 @@ class ServiceSpec:
         return dict(self.request_schema)
 
 
+def _enter_files() -> None:
+    """Run in files/, where the notebook's files are at their paths relative to the notebook, so that a
+    cell's own relative path works (and what it writes stays in the replica)."""
+    files = HERE / "files"
+    if files.is_dir() and Path.cwd() != files:
+        sys.path[:] = [os.path.abspath(entry or ".") for entry in sys.path]  # imports keep working after the move
+        os.chdir(files)
+
+
 class Stage:
     """Runs one stage's cells inside a replica."""
 
     def __init__(self, spec: StageSpec) -> None:
         self.spec = spec
+        _enter_files()
         module = sys.modules[spec.function.__module__]
         captured = HERE / "captured" / f"{spec.name}.pkl"
         if captured.exists():

@@ -26,6 +26,8 @@ def test_defaults() -> None:
         {"request_schema": "off"},
         {"request_schema": {"type": "object", "required": ["a"]}},
         {"predict": {"memory": 2_000_000_000, "max_ongoing_requests": 4, "target_ongoing_requests": 1.5}},
+        {"files": {"include": ["tokenizer", "data/lookup.csv"], "exclude": ["/mnt/models", "big.bin"]}},
+        {"files": {"max_total_mb": 500}},
     ],
 )
 def test_valid_settings(raw: dict[str, Any]) -> None:
@@ -45,6 +47,14 @@ def test_valid_settings(raw: dict[str, Any]) -> None:
         ({"input_variable": "class"}, "it must be a Python identifier"),
         ({"max_request_bytes": 0}, "max_request_bytes"),
         ({"request_schema": "sometimes"}, "request_schema"),
+        (
+            {"files": {"include": ["/etc/passwd"]}},
+            "got ['/etc/passwd'] for files.include: '/etc/passwd' must be a path",
+        ),
+        ({"files": {"include": ["../secrets"]}}, "files.include: '../secrets' must be a path inside the notebook's"),
+        ({"files": {"exclude": [""]}}, "files.exclude: an empty path names nothing"),
+        ({"files": {"max_total_mb": 600}}, "files.max_total_mb"),
+        ({"files": {"inclde": ["x"]}}, "unknown setting 'files.inclde'"),
     ],
 )
 def test_invalid_settings_name_the_key(raw: dict[str, Any], message: str) -> None:
@@ -64,3 +74,6 @@ def test_json_schema_for_the_panel_describes_every_field() -> None:
     stage = schema["$defs"]["StageSettings"]["properties"]
     assert {"num_gpus", "gpu", "num_cpus", "memory", "min_replicas", "max_replicas"} <= set(stage)
     assert all("description" in field for field in stage.values())
+    files = schema["$defs"]["FileSettings"]["properties"]
+    assert set(files) == {"include", "exclude", "max_total_mb"}
+    assert all("description" in field for field in files.values())

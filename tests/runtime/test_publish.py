@@ -152,6 +152,37 @@ def test_unchanged_inputs_are_recognised_without_running_the_notebook(
         delete(first.name)
 
 
+def test_a_setup_cell_loads_a_model_file_the_notebook_wrote(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    (tmp_path / "lookup.csv").write_text("low,high\n")
+    cells: list[tuple[str, str | None]] = [
+        # an untagged cell trains and saves the model in a subfolder, through a computed path
+        (
+            "import json, os\n"
+            "folder = 'mod' + 'els'\n"
+            "os.makedirs(folder, exist_ok=True)\n"
+            "json.dump({'w': 3}, open(os.path.join(folder, 'model.json'), 'w'))\n"
+            "payload = {'x': [1, 2]}",
+            None,
+        ),
+        ("model = json.load(open(os.path.join(folder, 'model.json')))", "setup"),
+        ("labels = open('lookup.csv').read().strip().split(',')", "preprocessing"),
+        ("{'y': [model['w'] * v for v in payload['x']], 'label': labels[sum(payload['x']) > 2]}", "predict"),
+    ]
+    notebook = make_notebook(tmp_path / "filed.ipynb", cells)
+    result = publish(notebook, address=cluster.dashboard)
+    try:
+        bundle = store.bundle_dir(result.name, result.version)
+        assert sorted(p.relative_to(bundle / "files").as_posix() for p in (bundle / "files").rglob("*.*")) == [
+            "lookup.csv",
+            "models/model.json",
+        ]
+        url = f"http://127.0.0.1:8000/{result.name}/predict"
+        assert httpx.post(url, json={"x": [1, 2]}, timeout=30).json() == {"y": [3, 6], "label": "high"}
+        assert httpx.post(url, json={"x": [1]}, timeout=30).json() == {"y": [3], "label": "low"}
+    finally:
+        delete(result.name)
+
+
 def test_republish_and_rollback_under_load_lose_no_request(cluster: Cluster, home: Path, tmp_path: Path) -> None:
     before = live_calc(cluster, tmp_path, 5)
     with Load(URL, {"x": [1, 2, 3]}, concurrency=8, max_seconds=240) as load:
