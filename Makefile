@@ -13,13 +13,14 @@ JLPM := $(CURDIR)/$(VENV)/bin/jlpm
 LABEXT := extension/labextension/package.json
 LABEXT_SOURCES := $(shell find extension/src extension/style extension/schema -type f 2>/dev/null)
 
-.PHONY: install extension system run test test-fast lint format bench clean
+.PHONY: install extension system run test test-fast lint format bench wheel clean
 
 install: $(INSTALLED)
 
 ## make extension: the JupyterLab sidebar (built with jlpm) and the server extension, enabled in .venv
 extension: $(LABEXT)
 	mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
+	rm -rf $(VENV)/share/jupyter/labextensions/cellserve-jupyterlab  # a copy an install left, or an old link
 	ln -sfn $(CURDIR)/extension/labextension $(VENV)/share/jupyter/labextensions/cellserve-jupyterlab
 	cp extension/jupyter-config/cellserve.json $(VENV)/etc/jupyter/jupyter_server_config.d/cellserve.json
 
@@ -71,6 +72,13 @@ bench: install
 	$(PY) bench/bench_convert.py
 	$(PY) bench/bench_publish.py
 	$(PY) bench/bench_service.py
+
+## make wheel: dist/cellserve-*.whl and the sdist, with the production build of the sidebar inside
+wheel: $(INSTALLED)
+	cd extension && $(JLPM) install --immutable && $(JLPM) build:prod
+	rm -rf dist build
+	$(PY) -m pip wheel --no-deps --quiet -w dist .
+	cd extension && $(JLPM) build  # back to the development build that make extension links
 
 clean:
 	rm -rf $(VENV) $(BUNDLE_ENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,9 +6,10 @@ from ._capture import Capture, CaptureStep, FileUse, capture_code, capture_headl
 from ._fingerprint import inputs_fingerprint
 from ._live_capture import capture_in_kernel
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
-from ._settings import ServiceSettings, StageSettings, parse_settings
+from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
 
 __all__ = [
+    "SERVICE_NAME_RULE",
     "STEP_MESSAGES",
     "Bundle",
     "Capture",
@@ -27,6 +28,7 @@ __all__ = [
     "capture_in_kernel",
     "convert",
     "inputs_fingerprint",
+    "is_service_name",
     "notebook_from_json",
     "parse_settings",
     "read_notebook",

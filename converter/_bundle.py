@@ -28,6 +28,7 @@ FILES = "files"  # the notebook's files the service reads; the replicas run in t
 _SUPPORT_FILES = (
     "cellserve_support.py",
     "cellserve_values.py",
+    "cellserve_request.py",
     "cellserve_access.py",
     "cellserve_page.py",
     "cellserve_page.html",

@@ -87,6 +87,7 @@ def _app_lines(plan: Plan) -> list[str]:
         "request_schema": settings.request_schema,
         "max_request_bytes": settings.max_request_bytes,
         "access": settings.access,
+        "request_timeout_s": settings.request_timeout_s,
     }
     lines = ["app = cellserve.build_app(", "    cellserve.ServiceSpec("]
     lines += [f"        {key}={value!r}," for key, value in service.items()]

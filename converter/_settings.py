@@ -10,6 +10,8 @@ import re
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,9 +24,14 @@ from pydantic import (
 
 from cellserve.exceptions import SettingsError
 
-SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+SERVICE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # the whole name: see is_service_name
 SERVICE_NAME_RULE = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit"
 JsonSchema = dict[str, Any]
+
+
+def is_service_name(name: object) -> bool:
+    """Whether ``name`` is a whole service name (the route /<name>/ and a folder of the runtime's)."""
+    return isinstance(name, str) and SERVICE_NAME.fullmatch(name) is not None
 
 
 class StageSettings(BaseModel):
@@ -149,12 +156,20 @@ class ServiceSettings(BaseModel):
         ),
     )
     max_request_bytes: int = Field(10 * 2**20, gt=0, description="Largest accepted request body (413 above).")
+    request_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Seconds a request may take (preprocessing and predict together) before it is answered 504; "
+            "None: no limit of cellserve's own."
+        ),
+    )
     execution_timeout: int = Field(600, gt=0, description="Seconds a cell may run during headless capture.")
     access: Literal["public", "token"] = Field(
         "public",
         description=(
             "'public': anyone who can reach the service may call it. 'token': /predict, the page and the docs "
-            "need the service's access token (`cellserve token NAME`); the share link carries it."
+            "need the service's access token (`cellserve token NAME`); the share link carries it once, to the page."
         ),
     )
     warm_versions: int = Field(
@@ -176,8 +191,18 @@ class ServiceSettings(BaseModel):
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str | None) -> str | None:
-        if value is not None and not SERVICE_NAME.match(value):
+        if value is not None and not is_service_name(value):
             raise ValueError(f"use {SERVICE_NAME_RULE}")
+        return value
+
+    @field_validator("request_schema")
+    @classmethod
+    def _check_schema(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            try:
+                Draft202012Validator.check_schema(value)
+            except SchemaError as exc:
+                raise ValueError(f"it is not a valid JSON Schema: {exc.message}") from None
         return value
 
     @field_validator("input_variable")

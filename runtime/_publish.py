@@ -19,8 +19,16 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
-from cellserve.converter import STEP_MESSAGES, Bundle, CaptureStep, convert, inputs_fingerprint, read_notebook
-from cellserve.converter._settings import SERVICE_NAME, SERVICE_NAME_RULE
+from cellserve.converter import (
+    SERVICE_NAME_RULE,
+    STEP_MESSAGES,
+    Bundle,
+    CaptureStep,
+    convert,
+    inputs_fingerprint,
+    is_service_name,
+    read_notebook,
+)
 from cellserve.exceptions import CellserveError, DeployError, ServiceNotFoundError, SettingsError
 
 from . import _routes as routes
@@ -284,7 +292,7 @@ def _trim(serve: ServeCluster, name: str, live: int, keep: int, previous: int | 
 def _service_name(notebook: str | Path, name: str | None) -> str:
     if name is None:
         return read_notebook(notebook).service_name
-    if not SERVICE_NAME.match(name):
+    if not is_service_name(name):
         raise SettingsError(f"Got {name!r} for --name: use {SERVICE_NAME_RULE}.")
     return name
 

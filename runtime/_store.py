@@ -20,7 +20,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from cellserve.exceptions import DeployError, ServiceNotFoundError
+from cellserve.converter import SERVICE_NAME_RULE, is_service_name
+from cellserve.exceptions import DeployError, ServiceNotFoundError, SettingsError
 
 from ._home import home
 
@@ -78,6 +79,9 @@ def services_dir() -> Path:
 
 
 def service_dir(name: str) -> Path:
+    """The service's folder; a string that is not a whole service name never becomes a path."""
+    if not is_service_name(name):
+        raise SettingsError(f"{name!r} is not a service name: use {SERVICE_NAME_RULE}.")
     return services_dir() / name
 
 

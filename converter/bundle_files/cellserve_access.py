@@ -2,9 +2,13 @@
 
 The service never holds the token itself, only its SHA-256 digest: from release.json
 (written by `cellserve publish`) or from the CELLSERVE_TOKEN environment variable (for
-`serve run` and Docker images). A token is accepted from `Authorization: Bearer …` or
-from `?token=…` (the share link). Digests are compared in constant time, and a token
-is never logged. A token-protected service with no token configured lets nobody in.
+`serve run` and Docker images). Programs send the token in `Authorization: Bearer …`. A
+share link carries it once, as `?token=…`, to the page only: the page keeps it in an
+HttpOnly, SameSite=Strict cookie scoped to the service's path and sends the browser on to
+its own address without it, so the token leaves the URL (and the logs and histories that
+keep URLs), and another site cannot make a signed-in browser call the service. Any other
+route refuses a token in the URL. Digests are compared in constant time, and a token is
+never logged. A token-protected service with no token configured lets nobody in.
 """
 
 import hashlib
@@ -13,6 +17,7 @@ import os
 from dataclasses import dataclass
 
 TOKEN_ENV = "CELLSERVE_TOKEN"  # noqa: S105 - the variable's name, not a secret
+COOKIE = "cellserve_token"
 
 
 def digest(token: str) -> str:
@@ -33,19 +38,32 @@ class Access:
     def public(self) -> bool:
         return self.mode == "public"
 
-    def refusal(self, authorization: str | None, query_token: str | None) -> str | None:
-        """Why a request may not pass, or None when it may."""
+    def refusal(
+        self,
+        authorization: str | None,
+        query_token: str | None = None,
+        cookie: str | None = None,
+        *,
+        query_allowed: bool = False,
+    ) -> str | None:
+        """Why a request may not pass, or None when it may. ``query_allowed``: the route is the page, which a
+        share link opens with the token in its URL."""
         if self.public:
             return None
-        given = query_token
+        if query_token and not query_allowed:
+            return (
+                "Send the access token in the header 'Authorization: Bearer <token>', not in the URL: "
+                "URLs are kept in logs and histories."
+            )
+        given = query_token or cookie
         if authorization:
             scheme, _, credentials = authorization.partition(" ")
             if scheme.lower() == "bearer" and credentials.strip():
                 given = credentials.strip()
         if not given:
             return (
-                "This service needs an access token: send the header 'Authorization: Bearer <token>' "
-                "or add ?token=<token> to the URL. Its owner gets the token with `cellserve token NAME`."
+                "This service needs an access token: send the header 'Authorization: Bearer <token>'. "
+                "Its owner gets the token, and a share link that opens this page with it, with `cellserve token NAME`."
             )
         if self.token_sha256 is None:
             return f"This service needs an access token but none is configured: set {TOKEN_ENV} where it runs."

@@ -75,7 +75,6 @@ class PageInfo:
     access: str
     version: str
     published: str
-    token: str | None = None
     stages: list[StageRow] = field(default_factory=list)
 
 
@@ -115,16 +114,16 @@ def when(iso: str) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def curl_command(url: str, example: Any, token: str | None) -> str:
+def curl_command(url: str, example: Any, needs_token: bool) -> str:
+    """The curl command for the example; a token service's reads the token from $CELLSERVE_TOKEN."""
     body = json.dumps(example, separators=(",", ":")).replace("'", "'\\''")
-    auth = " \\\n  -H 'Authorization: Bearer " + token + "'" if token else ""
+    auth = ' \\\n  -H "Authorization: Bearer $CELLSERVE_TOKEN"' if needs_token else ""
     return f"curl -X POST '{url}' \\\n  -H 'Content-Type: application/json'{auth} \\\n  -d '{body}'"
 
 
 def render_page(info: PageInfo, origin: str, script_nonce: str) -> str:
     """The service page; every value from the notebook or the request is escaped."""
     e = html.escape
-    query = f"?token={info.token}" if info.token else ""
     rows = "".join(
         f"<tr><th>{e(s.name)}</th><td>{e(s.replicas)}</td><td>{e(s.cpus)}</td><td>{e(s.gpus)}</td>"
         f"<td>{e(s.runs_on)}</td></tr>"
@@ -145,16 +144,16 @@ def render_page(info: PageInfo, origin: str, script_nonce: str) -> str:
         endpoint=e(f"{info.base}/predict"),
         example=e(pretty(info.example)),
         expected=e(expected),
-        curl=e(curl_command(f"{origin}{info.base}/predict", info.example, info.token)),
+        curl=e(curl_command(f"{origin}{info.base}/predict", info.example, info.access == "token")),
         stages=rows,
-        docs=e(f"{info.base}/docs{query}"),
-        openapi=e(f"{info.base}/openapi.json{query}"),
+        docs=e(f"{info.base}/docs"),
+        openapi=e(f"{info.base}/openapi.json"),
         healthz=e(f"{info.base}/healthz"),
     )
 
 
 def render_docs(title: str, base: str, script_nonce: str) -> str:
-    """Swagger UI from local files; a ?token= in the address authorizes its 'Try it out'."""
+    """Swagger UI from local files; the page's cookie authorizes its 'Try it out' on a token service."""
     e = html.escape
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)} · API docs</title>
@@ -163,12 +162,10 @@ def render_docs(title: str, base: str, script_nonce: str) -> str:
 <body><div id="swagger-ui"></div>
 <script src="{e(base)}/docs/assets/swagger-ui-bundle.js"></script>
 <script nonce="{e(script_nonce)}">
-const token = new URLSearchParams(window.location.search).get("token");
 const ui = SwaggerUIBundle({{
-  url: {json.dumps(base + "/openapi.json")} + window.location.search,
+  url: {json.dumps(base + "/openapi.json")},
   dom_id: "#swagger-ui",
   deepLinking: true,
-  onComplete: () => {{ if (token) ui.preauthorizeApiKey("bearer", token); }},
 }});
 </script></body></html>
 """
@@ -249,9 +246,14 @@ def add_predict_docs(
         responses["401"] = _error("No access token, or a wrong one.", "unauthorized", "This service needs a token.")
         components["securitySchemes"] = {
             "bearer": {"type": "http", "scheme": "bearer", "description": "The service's access token."},
-            "token": {"type": "apiKey", "in": "query", "name": "token", "description": "The token in the URL."},
+            "cookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "cellserve_token",
+                "description": "Set by the service page when a share link opens it.",
+            },
         }
-        operation["security"] = [{"bearer": []}, {"token": []}]
+        operation["security"] = [{"bearer": []}, {"cookie": []}]
     spec.setdefault("paths", {})["/predict"] = {"post": operation}
     return spec
 

@@ -17,19 +17,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import cellserve_page as page
 import cloudpickle
 import ray
-from cellserve_access import Access
-from cellserve_values import cell_of, check, infer_schema, to_jsonable
+from cellserve_access import COOKIE, Access
+from cellserve_request import RequestChecker, RequestError, parse
+from cellserve_values import cell_of, infer_schema, to_jsonable
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse as _StarletteJSON
 from ray import serve
+from ray.exceptions import RayActorError
+from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
 logger = logging.getLogger("ray.serve")
 HERE = Path(__file__).resolve().parent
+
+
+class JSONResponse(_StarletteJSON):
+    """JSON with non-ASCII text escaped: valid for any string a request or a cell holds, lone surrogates too."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def display(*objects: Any, **_: Any) -> None:
@@ -60,6 +72,7 @@ class ServiceSpec:
     request_schema: str | dict[str, Any] = "inferred"
     max_request_bytes: int = 10 * 2**20
     access: str = "public"
+    request_timeout_s: float | None = None
 
     def example(self) -> Any:
         return json.loads((HERE / "example_request.json").read_text())
@@ -137,8 +150,18 @@ class Stage:
         return error
 
 
-def _error(status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message, **extra}}, status_code=status)
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"type": kind, "message": message, **extra}}, status_code=status, headers=headers)
+
+
+def _unavailable(exc: Exception) -> JSONResponse:
+    """503: the predict stage could not take the request (its replica died, or every one is full)."""
+    if isinstance(exc, BackPressureError):
+        message = "Every replica of the predict stage is busy; try again shortly."
+    else:
+        message = "The predict stage's replica stopped while answering; Ray Serve starts another. Try again shortly."
+    logger.warning("predict unavailable: %s: %s", type(exc).__name__, exc)
+    return _error(503, "unavailable", message, headers={"Retry-After": "1"})
 
 
 @serve.deployment(name="predict")
@@ -218,6 +241,7 @@ class Preprocessing:
         self.stage = Stage(spec)
         self.service = service
         self.schema = service.schema()
+        self.checker = RequestChecker(self.schema)
         self.release = service.release()
         # The bundle's files do not change while the replica runs: read them once.
         self.example, self.expected, self.settings = service.example(), service.expected(), service.settings()
@@ -234,9 +258,25 @@ class Preprocessing:
             access=service.access,
         )
 
-    def refusal(self, request: Request) -> Response | None:
-        why = self.access.refusal(request.headers.get("authorization"), request.query_params.get("token"))
+    def refusal(self, request: Request, *, query_allowed: bool = False) -> Response | None:
+        why = self.access.refusal(
+            request.headers.get("authorization"),
+            request.query_params.get("token"),
+            request.cookies.get(COOKIE),
+            query_allowed=query_allowed,
+        )
         return _unauthorized(why, request, self.service.title) if why else None
+
+    def keep_token(self, request: Request) -> Response:
+        """The share link's token goes into a cookie of the service's path; the browser goes on without it."""
+        rest = [(key, value) for key, value in request.query_params.multi_items() if key != "token"]
+        response = RedirectResponse(request.url.path + (f"?{urlencode(rest)}" if rest else ""), status_code=303)
+        token = request.query_params["token"]
+        secure = request.url.scheme == "https"
+        path = f"/{self.service.name}"
+        response.set_cookie(COOKIE, token, path=path, httponly=True, samesite="strict", secure=secure)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
 
     @api.post("/predict")
     async def predict(self, request: Request) -> Response:
@@ -249,21 +289,40 @@ class Preprocessing:
             if len(body) > self.service.max_request_bytes:
                 return _error(413, "payload_too_large", f"The body is over {self.service.max_request_bytes} bytes.")
         try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return _error(400, "invalid_json", f"The body is not valid JSON: {exc}.")
-        if self.schema is not None:
-            problem = check(payload, self.schema)
-            if problem:
-                field_name, message = problem
-                return _error(422, "invalid_request", f"{field_name}: {message}.", field=field_name)
-        outcome = await asyncio.to_thread(self.stage.run, {self.service.input_variable: payload})
-        if "value" in outcome:
-            outcome = await self.predict_stage.remote(outcome["value"])
+            payload = await asyncio.to_thread(self.read, bytes(body))
+            outcome = await asyncio.wait_for(self.answer(payload), self.service.request_timeout_s)
+        except RequestError as problem:
+            extra = {"field": problem.field} if problem.field else {}
+            return _error(problem.status, problem.kind, problem.message, **extra)
+        except TimeoutError:
+            return _error(
+                504,
+                "timeout",
+                f"The service did not answer within request_timeout_s ({self.service.request_timeout_s:g} s).",
+            )
+        except (RayActorError, BackPressureError) as exc:
+            return _unavailable(exc)
+        except Exception as exc:  # cellserve's or Ray's failure, not the user's code (that is caught in Stage.run)
+            logger.exception("predict failed outside the notebook's code")
+            return _error(
+                500, "internal_error", f"The service failed outside the notebook's code: {type(exc).__name__}."
+            )
         if "error" in outcome:
             error = outcome["error"]
             return _error(500, error.pop("type"), error.pop("message"), exception=True, **error)
         return JSONResponse(outcome["value"])
+
+    def read(self, body: bytes) -> Any:
+        """The request's JSON, checked against the schema: off the event loop, before any user code."""
+        payload = parse(body)
+        self.checker.check(payload)
+        return payload
+
+    async def answer(self, payload: Any) -> dict[str, Any]:
+        outcome = await asyncio.to_thread(self.stage.run, {self.service.input_variable: payload})
+        if "value" in outcome:
+            outcome = await self.predict_stage.remote(outcome["value"])
+        return outcome
 
     async def placements(self) -> dict[str, dict[str, Any]]:
         predict = await self.predict_stage.placement.remote()
@@ -271,15 +330,19 @@ class Preprocessing:
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, Any]:
-        """Healthy when both stages answer; says where each replica that answered runs."""
-        return {"status": "ok", "service": self.service.name, "stages": await self.placements()}
+        """Healthy or not, and nothing more: asks no replica (it takes no request slot of predict) and shows
+        no placement (that is in /info, behind the token where there is one). Ray Serve checks and replaces
+        the replicas of both stages itself."""
+        return {"status": "ok"}
 
     @api.get("/", include_in_schema=False)
     async def index(self, request: Request) -> Response:
         """The shareable service page."""
-        refused = self.refusal(request)
+        refused = self.refusal(request, query_allowed=True)
         if refused is not None:
             return refused
+        if "token" in request.query_params and not self.access.public:
+            return self.keep_token(request)
         nonce = page.nonce()
         info = page.PageInfo(
             name=self.service.name,
@@ -291,7 +354,6 @@ class Preprocessing:
             access=self.service.access,
             version=str(self.release.get("version", "unversioned")),
             published=self.release.get("published", "not published by cellserve"),
-            token=request.query_params.get("token") if not self.access.public else None,
             stages=page.stage_rows(self.settings, await self.placements()),
         )
         origin = f"{request.url.scheme}://{request.url.netloc}"

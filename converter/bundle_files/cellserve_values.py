@@ -1,4 +1,4 @@
-"""JSON conversion and request checks for a cellserve service.
+"""JSON conversion and the inferred request schema for a cellserve service.
 
 This file is copied into every service bundle and has no dependency beyond the
 standard library (NumPy, torch and pandas values are recognised without importing
@@ -90,87 +90,6 @@ def infer_schema(example: Any) -> Schema:
             "additionalProperties": False,
         }
     raise TypeError(f"the example request holds a {type(example).__name__}, which is not JSON")
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,),
-    "array": (list,),
-    "string": (str,),
-    "number": (int, float),
-    "integer": (int,),
-    "boolean": (bool,),
-    "null": (type(None),),
-}
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    for name in ("object", "array", "string", "number", "null"):
-        if isinstance(value, _JSON_TYPES[name]):
-            return name
-    return type(value).__name__
-
-
-def check(value: Any, schema: Schema, field: str = "") -> tuple[str, str] | None:
-    """The first place where ``value`` breaks ``schema``, as (field, problem); None if it fits.
-
-    Supports the JSON Schema keywords type, properties, required, additionalProperties,
-    items, enum, minItems, maxItems, minimum and maximum.
-    """
-    where = field or "body"
-    expected = schema.get("type")
-    if expected is not None:
-        names = expected if isinstance(expected, list) else [expected]
-        actual = _json_type(value)
-        fits = any(
-            actual == name or (name == "integer" and actual == "number" and float(value).is_integer()) for name in names
-        )
-        if not fits:
-            return where, f"expected {' or '.join(names)}, got {actual}"
-    if "enum" in schema and value not in schema["enum"]:
-        return where, f"must be one of {schema['enum']}"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            return where, f"must be at least {schema['minimum']}"
-        if "maximum" in schema and value > schema["maximum"]:
-            return where, f"must be at most {schema['maximum']}"
-    if isinstance(value, dict):
-        return _check_object(value, schema, field)
-    if isinstance(value, list):
-        return _check_array(value, schema, field)
-    return None
-
-
-def _check_object(value: dict[str, Any], schema: Schema, field: str) -> tuple[str, str] | None:
-    prefix = f"{field}." if field else ""
-    for key in schema.get("required", []):
-        if key not in value:
-            return prefix + key, "is required but missing"
-    properties = schema.get("properties", {})
-    for key, item in value.items():
-        if key in properties:
-            problem = check(item, properties[key], prefix + key)
-            if problem:
-                return problem
-        elif schema.get("additionalProperties", True) is False:
-            return prefix + key, f"is not expected; the fields are {sorted(properties)}"
-    return None
-
-
-def _check_array(value: list[Any], schema: Schema, field: str) -> tuple[str, str] | None:
-    where = field or "body"
-    if "minItems" in schema and len(value) < schema["minItems"]:
-        return where, f"needs at least {schema['minItems']} items, got {len(value)}"
-    if "maxItems" in schema and len(value) > schema["maxItems"]:
-        return where, f"takes at most {schema['maxItems']} items, got {len(value)}"
-    items = schema.get("items")
-    if isinstance(items, dict) and items:
-        for index, item in enumerate(value):
-            problem = check(item, items, f"{where}[{index}]")
-            if problem:
-                return problem
-    return None
 
 
 _CELL_MARKER = re.compile(r"^\s*# ── cell (\d+) · [^─]*?(?:from line (\d+))? ──$")

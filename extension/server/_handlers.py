@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import tornado.web
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
@@ -21,10 +22,18 @@ from ._jobs import Jobs
 from ._paths import InvalidInputError, cluster_address, notebook_path, service_name
 
 NAME = r"(?P<name>[^/]+)"
+AUTH_RESOURCE = "cellserve"
 
 
 class CellserveHandler(APIHandler):
-    """JSON in and out; errors are ``{"message", "reason"}`` with a 4xx or 5xx status."""
+    """JSON in and out; errors are ``{"message", "reason"}`` with a 4xx or 5xx status.
+
+    Every method is authenticated (Jupyter's token or login) and authorized on the resource ``cellserve``:
+    reading (settings, check, status, logs), writing (rollback, delete) and executing (publish, which runs
+    the notebook's code), so that a server's authorizer (JupyterHub's scopes) can allow one and not another.
+    """
+
+    auth_resource = AUTH_RESOURCE
 
     @property
     def jobs(self) -> Jobs:
@@ -66,12 +75,14 @@ class CellserveHandler(APIHandler):
 
 class SchemaHandler(CellserveHandler):
     @tornado.web.authenticated
+    @authorized("read")
     async def get(self) -> None:
         self.reply(ServiceSettings.model_json_schema())
 
 
 class CheckHandler(CellserveHandler):
     @tornado.web.authenticated
+    @authorized("read")
     async def post(self) -> None:
         async def run() -> None:
             data = self.body()
@@ -83,6 +94,7 @@ class CheckHandler(CellserveHandler):
 
 class PublishHandler(CellserveHandler):
     @tornado.web.authenticated
+    @authorized("execute")
     async def post(self) -> None:
         async def run() -> None:
             data = self.body()
@@ -103,6 +115,7 @@ class PublishHandler(CellserveHandler):
 
 class PublishJobHandler(CellserveHandler):
     @tornado.web.authenticated
+    @authorized("read")
     async def get(self, job_id: str) -> None:
         job = self.jobs.get(job_id)
         if job is None:
@@ -113,6 +126,7 @@ class PublishJobHandler(CellserveHandler):
 
 class ServiceHandler(CellserveHandler):
     @tornado.web.authenticated
+    @authorized("read")
     async def get(self, name: str) -> None:
         async def run() -> None:
             self.reply(await asyncio.to_thread(status, service_name(name)))
@@ -120,6 +134,7 @@ class ServiceHandler(CellserveHandler):
         await self.guarded(run)
 
     @tornado.web.authenticated
+    @authorized("write")
     async def delete(self, name: str) -> None:
         async def run() -> None:
             self.reply(await asyncio.to_thread(delete, service_name(name)))
@@ -129,6 +144,7 @@ class ServiceHandler(CellserveHandler):
 
 class RollbackHandler(CellserveHandler):
     @tornado.web.authenticated
+    @authorized("write")
     async def post(self, name: str) -> None:
         async def run() -> None:
             version = self.body().get("version")
@@ -141,6 +157,7 @@ class RollbackHandler(CellserveHandler):
 
 class LogsHandler(CellserveHandler):
     @tornado.web.authenticated
+    @authorized("read")
     async def get(self, name: str) -> None:
         async def run() -> None:
             tail = self.get_argument("tail", "200")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from cellserve.converter._settings import SERVICE_NAME, SERVICE_NAME_RULE
+from cellserve.converter import SERVICE_NAME_RULE, is_service_name
 
 
 class InvalidInputError(ValueError):
@@ -29,7 +29,7 @@ def notebook_path(root: Path, relative: object) -> Path:
 
 
 def service_name(name: str) -> str:
-    if not SERVICE_NAME.match(name):
+    if not is_service_name(name):
         raise InvalidInputError(f"{name!r} is not a service name: {SERVICE_NAME_RULE}.")
     return name
 

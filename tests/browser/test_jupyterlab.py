@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +15,8 @@ from playwright.sync_api import BrowserContext, Page
 from cellserve.runtime import _store as store
 from cellserve.runtime import delete
 from cellserve.runtime._smoke import difference
-from tests.conftest import Cluster, free_port
+from tests.browser.lab import running_lab
+from tests.conftest import Cluster
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel, pytest.mark.browser]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -43,30 +40,8 @@ def lab(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nbformat.write(notebook, root / "digits.ipynb")
-    port, token = free_port(), secrets.token_hex(16)
-    command = [
-        str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", f"--port={port}",
-        f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}", "--allow-root",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    log = (root / "jupyterlab.log").open("w")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/api/status?token={token}", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"JupyterLab did not start: {(root / 'jupyterlab.log').read_text()[-2000:]}")
-        yield f"{url}/lab/tree/digits.ipynb?token={token}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    with running_lab(Path(sys.executable).parent / "jupyter", root, "lab/tree/digits.ipynb") as url:
+        yield url
 
 
 def select_cell(page: Page, number: int) -> None:

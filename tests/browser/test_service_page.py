@@ -146,7 +146,13 @@ def test_a_hostile_notebooks_page_runs_no_script(hostile: PublishResult, context
     assert page.locator("script").count() == 1  # the page's own, allowed by its nonce
     assert page.locator("iframe").count() == 0
     assert page.is_visible("text=shown")  # the output is shown, without its script
-    status, answer = submit_try_it(page)  # the try-it form sends the share link's token
+    # The share link's token left the address for a cookie that only the service's path gets and no script reads.
+    assert page.url.endswith("/hostile/")
+    assert "token" not in page.url
+    [cookie] = [c for c in context.cookies() if c["name"] == "cellserve_token"]
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/hostile")
+    assert page.evaluate("document.cookie") == ""
+    status, answer = submit_try_it(page)  # the try-it form's request carries the cookie
     assert status.startswith("HTTP 200")
     assert answer == {"y": 2}
 
@@ -162,9 +168,12 @@ def test_token_is_required_and_accepted(hostile: PublishResult, context: Browser
     wrong = httpx.post(url, json={"x": 1}, headers={"Authorization": "Bearer not-the-token"}, timeout=30)
     assert wrong.status_code == 401
     assert httpx.post(url, json={"x": 1}, headers={"Authorization": f"Bearer {token}"}, timeout=30).json() == {"y": 2}
-    assert httpx.post(f"{url}?token={token}", json={"x": 1}, timeout=30).json() == {"y": 2}
+    in_url = httpx.post(f"{url}?token={token}", json={"x": 1}, timeout=30)
+    assert in_url.status_code == 401
+    assert "not in the URL" in in_url.json()["error"]["message"]
     assert httpx.get(url.replace("/predict", "/openapi.json"), timeout=30).status_code == 401
-    assert httpx.get(url.replace("/predict", "/healthz"), timeout=30).status_code == 200
+    health = httpx.get(url.replace("/predict", "/healthz"), timeout=30)
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})  # healthy, and nothing more
 
     page = context.new_page()
     response = page.goto(hostile.page.split("?")[0])

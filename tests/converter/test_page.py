@@ -135,11 +135,15 @@ def test_page_escapes_notebook_values_and_carries_the_nonce(bundle_modules: tupl
 def test_curl_snippet_runs_in_a_shell_with_the_example_body(bundle_modules: tuple[ModuleType, ModuleType]) -> None:
     page, _ = bundle_modules
     example = {"text": 'it\'s a "quote" and a $HOME'}
-    command = page.curl_command("http://127.0.0.1:9/x/predict", example, "tok")
+    command = page.curl_command("http://127.0.0.1:9/x/predict", example, True)
     echoed = command.replace("curl -X POST", "printf '%s\\n'", 1)
-    printed = subprocess.run(["bash", "-c", echoed], capture_output=True, text=True, check=True).stdout.splitlines()
+    environment = {"PATH": "/usr/bin:/bin", "CELLSERVE_TOKEN": "tok"}
+    printed = subprocess.run(
+        ["bash", "-c", echoed], capture_output=True, text=True, check=True, env=environment
+    ).stdout.splitlines()
     assert json.loads(printed[-1]) == example
-    assert "Authorization: Bearer tok" in printed
+    assert "Authorization: Bearer tok" in printed  # the token comes from the shell, never from the page
+    assert "Authorization" not in page.curl_command("http://127.0.0.1:9/x/predict", example, False)
 
 
 def test_access_checks(bundle_modules: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,13 +151,18 @@ def test_access_checks(bundle_modules: tuple[ModuleType, ModuleType], monkeypatc
     monkeypatch.delenv("CELLSERVE_TOKEN", raising=False)
     assert access.Access.configure("public", None).refusal(None, None) is None
     guarded = access.Access.configure("token", access.digest("s3cret"))
-    assert "needs an access token" in guarded.refusal(None, None)
-    assert "not valid" in guarded.refusal("Bearer wrong", None)
-    assert "not valid" in guarded.refusal(None, "wrong")
-    assert guarded.refusal("Bearer s3cret", None) is None
-    assert guarded.refusal("bearer s3cret", "wrong") is None  # the header wins over the query
-    assert guarded.refusal(None, "s3cret") is None
-    assert "none is configured" in access.Access.configure("token", None).refusal(None, "anything")
+    assert "needs an access token" in guarded.refusal(None)
+    assert "not valid" in guarded.refusal("Bearer wrong")
+    assert "not valid" in guarded.refusal(None, cookie="wrong")
+    assert guarded.refusal("Bearer s3cret") is None
+    assert guarded.refusal("bearer s3cret", cookie="wrong") is None  # the header wins over the cookie
+    assert guarded.refusal(None, cookie="s3cret") is None
+    # A token in the URL only opens the page (the share link); anywhere else it is refused, even when right.
+    assert "not in the URL" in guarded.refusal(None, "s3cret")
+    assert "not in the URL" in guarded.refusal("Bearer s3cret", "s3cret")
+    assert guarded.refusal(None, "s3cret", query_allowed=True) is None
+    assert "not valid" in guarded.refusal(None, "wrong", query_allowed=True)
+    assert "none is configured" in access.Access.configure("token", None).refusal("Bearer anything")
     monkeypatch.setenv("CELLSERVE_TOKEN", "from-env")
     assert access.Access.configure("token", None).refusal("Bearer from-env", None) is None
 
@@ -172,7 +181,7 @@ def test_openapi_gets_the_examples_and_token_security(bundle_modules: tuple[Modu
     assert operation["requestBody"]["content"]["application/json"]["example"] == {"x": [1]}
     assert operation["responses"]["200"]["content"]["application/json"]["example"] == {"y": 2.5}
     assert {"400", "401", "413", "422", "500"} <= set(operation["responses"])
-    assert operation["security"] == [{"bearer": []}, {"token": []}]
+    assert operation["security"] == [{"bearer": []}, {"cookie": []}]
     public = page.add_predict_docs(
         {"paths": {}}, schema=None, example={}, expected=None, notebook="n.ipynb", access="public"
     )

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cellserve.converter import convert
 from cellserve.runtime._smoke import difference
@@ -65,11 +67,12 @@ def test_example_request_gets_the_notebooks_answer(served: Served) -> None:
 
 
 def test_routes(served: Served) -> None:
-    health = httpx.get(f"{served.url}/healthz", timeout=10).json()
-    assert (health["status"], health["service"]) == ("ok", served.name)
+    assert httpx.get(f"{served.url}/healthz", timeout=10).json() == {"status": "ok"}  # and nothing more
+    info = httpx.get(f"{served.url}/info", timeout=10).json()
+    assert info["service"] == served.name
     # The test cluster has no GPU: digits' "if-available" predict stage runs on CPU.
-    assert health["stages"]["predict"]["gpu_ids"] == []
-    assert health["stages"]["preprocessing"]["gpu_ids"] == []
+    assert info["stages"]["predict"]["gpu_ids"] == []
+    assert info["stages"]["preprocessing"]["gpu_ids"] == []
     spec = httpx.get(f"{served.url}/openapi.json", timeout=10).json()
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert body["example"] == served.json_file("example_request.json")
@@ -131,3 +134,46 @@ def test_exception_in_user_code_is_a_500_naming_it_and_the_replica_keeps_serving
     again = served.post(served.json_file("example_request.json"))
     assert again.status_code == 200
     assert_close(again.json(), served.json_file("expected_response.json"))
+
+
+HOSTILE: list[tuple[bytes, int, str]] = [
+    (b"[" * 5000 + b"]" * 5000, 400, "nests deeper than"),
+    (b"9" * 5000, 400, "not valid JSON"),
+    (b'{"x": NaN}', 400, "NaN is not a JSON number"),
+    (b"[Infinity]", 400, "Infinity is not a JSON number"),
+    (b"\xff\xfe\x00{", 400, "not UTF-8"),
+    ('{"ключ ✓": 1}'.encode(), 422, "is not expected"),
+    (b"null", 422, "expected object, got null"),
+    (b'"just text"', 422, "expected object, got string"),
+    (b"[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]", 422, "expected object, got array"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "says"), HOSTILE, ids=[f"hostile-{i}" for i in range(len(HOSTILE))])
+def test_a_hostile_body_gets_a_4xx_json_that_says_why(served: Served, body: bytes, status: int, says: str) -> None:
+    response = served.post(body)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert says in response.json()["error"]["message"]
+    assert served.post(served.json_file("example_request.json")).status_code == 200  # still serving
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(JSON_VALUES.map(lambda v: json.dumps(v).encode()), st.binary(max_size=64)))
+def test_any_body_gets_a_json_answer_and_never_a_failure_of_cellserves_own(served: Served, body: bytes) -> None:
+    """Generated bodies: JSON of every shape and plain bytes. The answer is JSON; a 500 only ever reports an
+    exception of the notebook's code, never one of cellserve's."""
+    response = served.post(body)
+    error = response.json().get("error") if response.status_code != 200 else None
+    assert response.status_code in (200, 400, 422, 500), response.text
+    if response.status_code == 500:
+        assert error["exception"] is True, error
+    elif error is not None:
+        assert error["message"]

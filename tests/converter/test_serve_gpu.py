@@ -27,7 +27,7 @@ def test_if_available_gpu_is_taken_where_the_cluster_has_gpus(ray_cluster: Clust
     url = "http://127.0.0.1:8000/digits"
     wait_until_healthy(f"{url}/healthz")
 
-    stages = httpx.get(f"{url}/healthz", timeout=10).json()["stages"]
+    stages = httpx.get(f"{url}/info", timeout=10).json()["stages"]
     assert len(stages["predict"]["gpu_ids"]) == 1  # half a GPU: one device, shared
     assert stages["predict"]["cuda_visible_devices"] == stages["predict"]["gpu_ids"][0]
     assert stages["preprocessing"]["gpu_ids"] == []

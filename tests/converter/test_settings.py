@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cellserve.converter import ServiceSettings, parse_settings
+from cellserve.converter import ServiceSettings, is_service_name, parse_settings
 from cellserve.exceptions import SettingsError
 
 
@@ -47,6 +47,8 @@ def test_valid_settings(raw: dict[str, Any]) -> None:
         ({"input_variable": "class"}, "it must be a Python identifier"),
         ({"max_request_bytes": 0}, "max_request_bytes"),
         ({"request_schema": "sometimes"}, "request_schema"),
+        ({"request_schema": {"type": "thing"}}, "request_schema: it is not a valid JSON Schema"),
+        ({"request_timeout_s": 0}, "request_timeout_s"),
         (
             {"files": {"include": ["/etc/passwd"]}},
             "got ['/etc/passwd'] for files.include: '/etc/passwd' must be a path",
@@ -77,3 +79,15 @@ def test_json_schema_for_the_panel_describes_every_field() -> None:
     files = schema["$defs"]["FileSettings"]["properties"]
     assert set(files) == {"include", "exclude", "max_total_mb"}
     assert all("description" in field for field in files.values())
+
+
+@pytest.mark.parametrize("name", ["digits", "a", "my-model-2", "x" * 63])
+def test_service_names(name: str) -> None:
+    assert is_service_name(name)
+
+
+@pytest.mark.parametrize("name", ["digits\n", "Digits", "-a", "a-", "../etc", "a/b", "a_b", "", "x" * 64, " digits", 7])
+def test_what_is_not_a_service_name(name: object) -> None:
+    assert not is_service_name(name)
+    with pytest.raises(SettingsError, match="name"):
+        parse_settings({"name": name}, source="nb.ipynb")

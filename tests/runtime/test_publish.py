@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -179,6 +180,41 @@ def test_a_setup_cell_loads_a_model_file_the_notebook_wrote(cluster: Cluster, ho
         url = f"http://127.0.0.1:8000/{result.name}/predict"
         assert httpx.post(url, json={"x": [1, 2]}, timeout=30).json() == {"y": [3, 6], "label": "high"}
         assert httpx.post(url, json={"x": [1]}, timeout=30).json() == {"y": [3], "label": "low"}
+    finally:
+        delete(result.name)
+
+
+def test_a_predict_replica_that_dies_or_hangs_gets_json_and_the_service_recovers(
+    cluster: Cluster, home: Path, tmp_path: Path
+) -> None:
+    cells: list[tuple[str, str | None]] = [
+        ("import os, time\npayload = {'x': 1}", None),
+        (
+            "if payload.get('die'):\n    os._exit(1)\ntime.sleep(payload.get('sleep', 0))\n{'y': payload['x'] * 2}",
+            "predict",
+        ),
+    ]
+    settings = {"request_timeout_s": 2, "request_schema": "off"}
+    result = publish(make_notebook(tmp_path / "fragile.ipynb", cells, settings), address=cluster.dashboard)
+    url = f"http://127.0.0.1:8000/{result.name}/predict"
+    try:
+        slow = httpx.post(url, json={"x": 1, "sleep": 6}, timeout=30)
+        assert slow.status_code == 504
+        assert slow.json()["error"] == {
+            "type": "timeout",
+            "message": "The service did not answer within request_timeout_s (2 s).",
+        }
+
+        died = httpx.post(url, json={"x": 1, "die": True}, timeout=60)
+        assert died.status_code == 503, died.text
+        assert died.headers["retry-after"] == "1"
+        assert died.json()["error"]["type"] == "unavailable"
+        deadline = time.monotonic() + 120
+        while (answer := httpx.post(url, json={"x": 4}, timeout=30)).status_code != 200:
+            assert answer.status_code == 503, answer.text  # JSON while Ray Serve starts another replica
+            assert time.monotonic() < deadline, "the service did not recover in 120 s"
+            time.sleep(0.5)
+        assert answer.json() == {"y": 8}
     finally:
         delete(result.name)
 

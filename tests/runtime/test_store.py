@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cellserve.exceptions import DeployError, ServiceNotFoundError
+from cellserve.exceptions import DeployError, ServiceNotFoundError, SettingsError
 from cellserve.runtime import _store as store
 
 
@@ -57,3 +57,13 @@ def test_prune_keeps_the_newest_bundles_and_the_live_one() -> None:
     kept = sorted(int(p.name[1:]) for p in store.service_dir("svc").glob("v*"))
     assert kept == [1, 4, 5]
     assert [v.bundle_kept for v in record.versions] == [True, False, False, True, True]
+
+
+@pytest.mark.parametrize("name", ["digits\n", "../outside", "a/b", "", "UPPER"])
+def test_the_runtime_makes_no_path_of_a_name_that_is_not_a_service_name(name: str, home: Path) -> None:
+    from cellserve.runtime import delete, rollback, status
+
+    for call in (store.service_dir, status, rollback, delete):
+        with pytest.raises(SettingsError, match="is not a service name"):
+            call(name)
+    assert list(home.iterdir()) in ([], [home / "services"])
