@@ -89,13 +89,15 @@ def describe(error: ValidationError) -> tuple[str, str]:
     """(field, problem) of a validation error, the field as ``a.b[2]`` ("body" for the whole body)."""
     path = list(error.absolute_path)
     problem = error.message
+    expected: Any = error.validator_value
+    schema: Any = error.schema
     if error.validator == "type":
-        problem = f"expected {_names(error.validator_value)}, got {_json_type(error.instance)}"
+        problem = f"expected {_names(expected)}, got {_json_type(error.instance)}"
     elif error.validator == "required" and isinstance(error.instance, dict):
-        missing = [key for key in error.validator_value if key not in error.instance]
+        missing = [key for key in expected if key not in error.instance]
         path, problem = [*path, missing[0]], "is required but missing"
-    elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = sorted(error.schema.get("properties", {}))
+    elif error.validator == "additionalProperties" and isinstance(error.instance, dict) and isinstance(schema, dict):
+        known = sorted(schema.get("properties", {}))
         extra = sorted(key for key in error.instance if key not in known)
         path, problem = [*path, extra[0]], f"is not expected; the fields are {known}"
     return _field(path), problem

@@ -65,11 +65,10 @@ def test_inferred_schema_names_the_field(request_body: Any, field: str, message:
 def test_a_schema_of_the_users_own() -> None:
     schema = {"type": "object", "properties": {"k": {"type": "integer", "minimum": 1, "maximum": 3}}}
     RequestChecker(schema).check({"k": 2})
-    RequestChecker(schema).check({"k": 10**5000 // 10**4999})  # a big integer that is 10 fits no more than 9 would
     assert problem({"k": 2.5}, schema).message == "k: expected integer, got number."
     assert problem({"k": 9}, schema).message == "k: 9 is greater than the maximum of 3."
     assert problem({"k": 10**400}, schema).field == "k"  # no OverflowError: jsonschema compares integers exactly
-    assert problem("b", {"enum": ["a"]}).message == "body: 'a' was expected."
+    assert problem("b", {"enum": ["a"]}).message == "body: 'b' is not one of ['a']."
     RequestChecker(None).check(["anything", {"goes": float("nan")}])
 
 
