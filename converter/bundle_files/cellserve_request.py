@@ -33,7 +33,7 @@ def _refuse_constant(name: str) -> Any:
 def parse(body: bytes) -> Any:
     """The body's JSON value; RequestError (400) for anything that is not plain, finite JSON."""
     try:
-        value = json.loads(body, parse_constant=_refuse_constant)
+        value = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)  # JSON is UTF-8 (RFC 8259)
     except UnicodeDecodeError:
         raise RequestError(400, "invalid_json", "The body is not UTF-8 text, so it is not JSON.") from None
     except RecursionError:

@@ -84,6 +84,7 @@ def test_a_schema_of_the_users_own() -> None:
         (b"[" * 5000 + b"]" * 5000, f"nests deeper than {MAX_DEPTH} levels"),
         (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), f"nests deeper than {MAX_DEPTH} levels"),
         (b'{"a": "\xff\xfe"}', "not UTF-8"),
+        (b"\xff\xfe[\x001\x00]\x00", "not UTF-8"),  # UTF-16 with its byte order mark: not JSON's encoding
     ],
 )
 def test_hostile_bodies_are_refused_with_a_reason(body: bytes, says: str) -> None:

@@ -3,13 +3,15 @@ roll back or delete. A real Jupyter server whose authorizer grants reading only.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import pytest
 from jupyter_server.auth import Authorizer
 
 from cellserve.jupyter._handlers import AUTH_RESOURCE
-from tests.jupyter.conftest import Api
+
+Api = Callable[..., Awaitable[tuple[int, Any]]]
 
 
 class ReadOnly(Authorizer):  # type: ignore[misc]
