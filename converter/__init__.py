@@ -7,6 +7,7 @@ from ._fingerprint import inputs_fingerprint
 from ._live_capture import capture_in_kernel
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
+from ._shipping import ShippedFile, files_to_ship
 
 __all__ = [
     "SERVICE_NAME_RULE",
@@ -20,6 +21,7 @@ __all__ = [
     "Plan",
     "Role",
     "ServiceSettings",
+    "ShippedFile",
     "StagePlan",
     "StageSettings",
     "analyse",
@@ -27,6 +29,7 @@ __all__ = [
     "capture_headless",
     "capture_in_kernel",
     "convert",
+    "files_to_ship",
     "inputs_fingerprint",
     "is_service_name",
     "notebook_from_json",

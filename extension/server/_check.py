@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter import Role, analyse, notebook_from_json, read_notebook
+from cellserve.converter import Role, analyse, files_to_ship, notebook_from_json, read_notebook
 from cellserve.exceptions import CellserveError
 
 
@@ -33,8 +33,14 @@ def check(path: Path, content: object | None) -> dict[str, Any]:
     try:
         notebook = read_notebook(path) if content is None else notebook_from_json(content, path)
     except CellserveError as exc:
-        return {"ok": False, "service": None, "roles": roles, "stages": {}, "problems": [_problem(exc)]}
-    report: dict[str, Any] = {"service": notebook.service_name, "roles": roles, "stages": {}, "problems": []}
+        return {"ok": False, "service": None, "roles": roles, "stages": {}, "files": [], "problems": [_problem(exc)]}
+    report: dict[str, Any] = {
+        "service": notebook.service_name,
+        "roles": roles,
+        "stages": {},
+        "files": [],
+        "problems": [],
+    }
     try:
         plan = analyse(notebook)
     except CellserveError as exc:
@@ -48,8 +54,19 @@ def check(path: Path, content: object | None) -> dict[str, Any]:
             }
             for stage in plan.stages
         }
+        report["files"] = _files(plan)
     report["ok"] = not report["problems"]
     return report
+
+
+def _files(plan: Any) -> list[dict[str, Any]]:
+    """The notebook's files a publish ships, as far as the cells' text and the settings tell without running
+    them (a headless publish also finds the paths cells compute)."""
+    try:
+        shipped = files_to_ship(plan, None)
+    except CellserveError:
+        return []  # the publish says what is wrong, with the file, the cell and the line
+    return [{"path": f.path, "bytes": f.size, "cells": list(f.cells)} for f in shipped]
 
 
 def _problem(exc: CellserveError) -> dict[str, Any]:

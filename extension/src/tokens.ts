@@ -31,12 +31,23 @@ export interface ICheckStage {
   captured: string[];
 }
 
+/** One file of the notebook's folder that travels with the service. */
+export interface IShippedFile {
+  /** Path relative to the notebook. */
+  path: string;
+  bytes: number;
+  /** Tagged cells that name it (none when the settings include it). */
+  cells: number[];
+}
+
 /** Answer of `POST cellserve/check`. */
 export interface ICheckResult {
   service: string;
   ok: boolean;
   roles: Partial<Record<string, number[]>>;
   stages: Partial<Record<string, ICheckStage>>;
+  /** The notebook's files a publish ships, as the cells' text and the settings name them. */
+  files?: IShippedFile[];
   problems: IProblem[];
 }
 

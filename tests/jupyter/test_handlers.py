@@ -36,6 +36,19 @@ async def test_check_reports_roles_and_what_each_stage_captures(api: Api, digits
     assert report["problems"] == []
 
 
+async def test_check_lists_the_files_a_publish_ships(api: Api, jp_root_dir: Path) -> None:
+    (jp_root_dir / "weights.json").write_text('{"w": 2}')
+    cells: list[tuple[str, str | None]] = [
+        ("import json\npayload = {'x': 1}", None),
+        ("w = json.load(open('weights.json'))['w']", "setup"),
+        ("{'y': w * payload['x']}", "predict"),
+    ]
+    make_notebook(jp_root_dir / "weighted.ipynb", cells)
+    code, report = await api("POST", "check", body={"path": "weighted.ipynb"})
+    assert code == 200, report
+    assert report["files"] == [{"path": "weights.json", "bytes": 8, "cells": [2]}]
+
+
 async def test_check_of_unsaved_content_points_at_the_problem_cell(api: Api, digits: str, jp_root_dir: Path) -> None:
     notebook = nbformat.read(jp_root_dir / digits, as_version=4)
     notebook.cells[9].source = "undefined_thing(x)"

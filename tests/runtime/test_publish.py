@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -320,6 +322,50 @@ def test_a_second_publish_at_once_is_refused(cluster: Cluster, home: Path, tmp_p
         publish(calc_notebook(tmp_path / "calc.ipynb", 4), address=cluster.dashboard)
     assert caught.value.stage == "lock"
     assert ask().json()["factor"] == 3
+
+
+def test_two_services_published_at_the_same_moment_both_go_live(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    notebooks = {
+        name: calc_notebook(tmp_path / f"{name}.ipynb", factor) for name, factor in (("twin-a", 2), ("twin-b", 3))
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda item: publish(item[1], address=cluster.dashboard), notebooks.items()))
+    try:
+        assert {r.name for r in results} == set(notebooks)
+        for result, factor in zip(results, (2, 3), strict=True):
+            assert httpx.post(result.endpoint, json={"x": [1, 2, 3]}, timeout=30).json() == {
+                "total": 6 * factor,
+                "factor": factor,
+            }
+    finally:
+        for name in notebooks:
+            delete(name)
+
+
+def test_a_rollback_during_a_publish_is_refused_and_the_publish_goes_live(
+    cluster: Cluster, home: Path, tmp_path: Path
+) -> None:
+    first = publish(calc_notebook(tmp_path / "busy.ipynb", 6), address=cluster.dashboard)
+    deploying = threading.Event()
+
+    def progress(step: str, _message: str) -> None:
+        if step == "deploy":
+            deploying.set()
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            second = pool.submit(
+                publish, calc_notebook(tmp_path / "busy.ipynb", 7), address=cluster.dashboard, progress=progress
+            )
+            assert deploying.wait(timeout=300)
+            with pytest.raises(DeployError, match="being published, rolled back or deleted right now"):
+                rollback(first.name)
+            assert second.result(timeout=600).version > first.version
+        assert httpx.post(first.endpoint, json={"x": [1]}, timeout=30).json() == {"total": 7, "factor": 7}
+        assert rollback(first.name)["live"] == first.version  # once the publish is done, rollback works
+        assert httpx.post(first.endpoint, json={"x": [1]}, timeout=30).json() == {"total": 6, "factor": 6}
+    finally:
+        delete(first.name)
 
 
 def test_services_live_side_by_side_and_delete_touches_only_one(cluster: Cluster, home: Path, tmp_path: Path) -> None:

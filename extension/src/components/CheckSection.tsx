@@ -5,6 +5,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { formatBytes, totalBytes } from '../logic/files';
 import { STAGES } from '../logic/settings';
 import type { CellserveModel } from '../model';
 import { CellLink, Problem, Section } from './common';
@@ -88,6 +89,26 @@ export function CheckSection(props: {
             </div>
           );
         })}
+      {result !== null && (result.files ?? []).length > 0 && (
+        <div className="cellserve-check-files">
+          <strong>
+            {trans.__(
+              'Files shipped with the service (%1)',
+              formatBytes(totalBytes(result.files ?? []))
+            )}
+          </strong>
+          <ul aria-label={trans.__('Files shipped with the service')}>
+            {(result.files ?? []).map(file => (
+              <li key={file.path} data-path={file.path}>
+                <code>{file.path}</code> {formatBytes(file.bytes)}
+                {file.cells.map(cell => (
+                  <CellLink key={cell} cell={cell} onSelect={onSelect} trans={trans} />
+                ))}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {result !== null && result.problems.length > 0 && (
         <ul className="cellserve-problems">
           {result.problems.map((item, index) => (
