@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import ipywidgets as widgets
 
-from cellserve.exceptions import CellserveError, ServiceNotFoundError
+from cellserve.exceptions import CellserveError
 
 _STAGE_LABELS = ("analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "promote")
 
@@ -77,9 +77,9 @@ class Panel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
 
     def refresh(self) -> None:
         """Read the notebook again: its roles, problems and settings."""
-        from cellserve.jupyter._check import check
+        from cellserve.converter import check_notebook
 
-        report = check(self.notebook, None)
+        report = check_notebook(self.notebook)
         rows = "".join(
             f"<li><b>{role}</b>: {', '.join(f'cell {n}' for n in cells) or 'none'}</li>"
             for role, cells in report["roles"].items()
@@ -130,7 +130,7 @@ class Panel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
 
 def _capture_here() -> Any:
     """Capture from this very kernel's namespace, when there is one (else: a headless run)."""
-    from cellserve.converter._live_capture import capture_in_namespace
+    from cellserve.converter import capture_in_namespace
 
     namespace = _ipython_namespace()
     return capture_in_namespace(namespace) if namespace is not None else None
@@ -145,19 +145,13 @@ class Endpoint:
     """A published service, callable from Python; displayed, a form to try it."""
 
     def __init__(self, name: str) -> None:
-        from cellserve.runtime import _store as store
-        from cellserve.runtime import _tokens as tokens
+        from cellserve.runtime import live_endpoint
 
-        record = store.load(name)
-        if record.live is None or not record.endpoint:
-            raise ServiceNotFoundError(f"Service {name!r} has no live version; publish it first.")
+        live = live_endpoint(name)
         self.name = name
-        self.url = f"{record.endpoint}/predict"
-        self.token = tokens.read(name)
-        bundle = store.bundle_dir(name, record.live)
-        self.example = json.loads((bundle / "example_request.json").read_text())
-        expected = bundle / "expected_response.json"
-        self.expected = json.loads(expected.read_text()) if expected.is_file() else None
+        self.url: str = live["url"]
+        self.token: str | None = live["token"]
+        self.example, self.expected = live["example"], live["expected"]
 
     def __call__(self, payload: Any, *, timeout: float = 60) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}

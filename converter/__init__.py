@@ -3,11 +3,14 @@
 from ._analysis import Plan, StagePlan, analyse
 from ._bundle import STEP_MESSAGES, Bundle, convert, write_bundle
 from ._capture import Capture, CaptureStep, FileUse, capture_code, capture_headless
+from ._check import check_notebook
 from ._fingerprint import inputs_fingerprint
-from ._live_capture import capture_in_kernel
+from ._live_capture import capture_in_kernel, capture_in_namespace
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
 from ._shipping import ShippedFile, files_to_ship
+from .bundle_files.cellserve_access import digest as token_digest
+from .bundle_files.cellserve_values import cell_of
 
 __all__ = [
     "SERVICE_NAME_RULE",
@@ -28,6 +31,9 @@ __all__ = [
     "capture_code",
     "capture_headless",
     "capture_in_kernel",
+    "capture_in_namespace",
+    "cell_of",
+    "check_notebook",
     "convert",
     "files_to_ship",
     "inputs_fingerprint",
@@ -35,5 +41,6 @@ __all__ = [
     "notebook_from_json",
     "parse_settings",
     "read_notebook",
+    "token_digest",
     "write_bundle",
 ]

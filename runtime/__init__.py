@@ -5,7 +5,7 @@ from ._embedded import ensure_running as start_embedded_cluster
 from ._embedded import status as embedded_cluster_status
 from ._embedded import stop as stop_embedded_cluster
 from ._image import ImageResult, build_image
-from ._manage import cluster_status, delete, list_services, logs, rollback, status, token
+from ._manage import cluster_status, delete, list_services, live_endpoint, logs, rollback, status, token
 from ._publish import STAGES, PublishResult, publish
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "delete",
     "embedded_cluster_status",
     "list_services",
+    "live_endpoint",
     "logs",
     "publish",
     "rollback",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cellserve.exceptions import ClusterError, DeployError, ServiceNotFoundError
@@ -63,6 +64,24 @@ def _serve_view(record: store.ServiceRecord) -> dict[str, Any]:
         "message": live.get("message") or "",
         "stages": _stages(live),
         "running": running,
+    }
+
+
+def live_endpoint(name: str) -> dict[str, Any]:
+    """What a client of the live version needs: its URL, the token (None for a public service), and the
+    notebook's example request and answer."""
+    record = store.load(name)
+    if record.live is None or not record.endpoint:
+        raise ServiceNotFoundError(f"Service {name!r} has no live version; publish it first.")
+    bundle = store.bundle_dir(name, record.live)
+    expected = bundle / "expected_response.json"
+    return {
+        "name": name,
+        "version": record.live,
+        "url": f"{record.endpoint}/predict",
+        "token": tokens.read(name),
+        "example": json.loads((bundle / "example_request.json").read_text()),
+        "expected": json.loads(expected.read_text()) if expected.is_file() else None,
     }
 
 

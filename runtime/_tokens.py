@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter.bundle_files.cellserve_access import digest
+from cellserve.converter import token_digest
 
 from . import _store as store
 
@@ -62,7 +62,7 @@ def write_release(bundle: Path, *, version: int, published: str, token: str | No
     """What the deployed service says about itself; the token only as a digest."""
     release: dict[str, Any] = {"version": version, "published": published}
     if token is not None:
-        release["token_sha256"] = digest(token)
+        release["token_sha256"] = token_digest(token)
     (bundle / RELEASE).write_text(json.dumps(release, indent=2) + "\n")
 
 

@@ -13,11 +13,10 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from cellserve.converter import ServiceSettings, capture_in_kernel
+from cellserve.converter import ServiceSettings, capture_in_kernel, check_notebook
 from cellserve.exceptions import CellserveError, ServiceNotFoundError
 from cellserve.runtime import delete, logs, rollback, status
 
-from ._check import check
 from ._jobs import Jobs
 from ._paths import InvalidInputError, cluster_address, notebook_path, service_name
 
@@ -87,7 +86,7 @@ class CheckHandler(CellserveHandler):
         async def run() -> None:
             data = self.body()
             path = notebook_path(self.root, data.get("path"))
-            self.reply(await asyncio.to_thread(check, path, data.get("notebook")))
+            self.reply(await asyncio.to_thread(check_notebook, path, data.get("notebook")))
 
         await self.guarded(run)
 

@@ -1,4 +1,7 @@
-"""The live check: what a publish of the notebook as it is now would capture, or what stops it."""
+"""The notebook check: what a publish of the notebook as it is now would capture and ship, or what stops it.
+
+One place for it: JupyterLab's server handler (on every edit), the ipywidgets panel and anything else
+that asks use this, and the sidebar shows what it answers rather than deciding roles itself."""
 
 from __future__ import annotations
 
@@ -6,8 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter import Role, analyse, files_to_ship, notebook_from_json, read_notebook
 from cellserve.exceptions import CellserveError
+
+from ._analysis import Plan, analyse
+from ._notebook import Role, notebook_from_json, read_notebook
+from ._shipping import files_to_ship
 
 
 def roles_of(raw: object) -> dict[str, list[int]]:
@@ -22,7 +28,7 @@ def roles_of(raw: object) -> dict[str, list[int]]:
     return roles
 
 
-def check(path: Path, content: object | None) -> dict[str, Any]:
+def check_notebook(path: Path, content: object | None = None) -> dict[str, Any]:
     """Roles, stages and problems of the notebook at ``path``, or of ``content`` (its unsaved JSON)."""
     if content is None:
         try:
@@ -59,7 +65,7 @@ def check(path: Path, content: object | None) -> dict[str, Any]:
     return report
 
 
-def _files(plan: Any) -> list[dict[str, Any]]:
+def _files(plan: Plan) -> list[dict[str, Any]]:
     """The notebook's files a publish ships, as far as the cells' text and the settings tell without running
     them (a headless publish also finds the paths cells compute)."""
     try:
