@@ -57,11 +57,25 @@ def indent(lines: list[str], prefix: str = "    ") -> list[str]:
 
 
 def _lines_inside_strings(source: str) -> set[int]:
+    """Lines that continue a string begun on an earlier line: their text is the string's, not code.
+
+    Python 3.12 tokenizes f-strings as FSTRING_START … FSTRING_END (PEP 701) rather than as one STRING,
+    so both shapes are followed; nested f-strings count once, by the outermost.
+    """
     inside: set[int] = set()
+    fstring_start = getattr(tokenize, "FSTRING_START", None)
+    fstring_end = getattr(tokenize, "FSTRING_END", None)
+    opened: list[int] = []
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.STRING and token.end[0] > token.start[0]:
+            if token.type == tokenize.STRING and not opened:
                 inside.update(range(token.start[0] + 1, token.end[0] + 1))
+            elif fstring_start is not None and token.type == fstring_start:
+                opened.append(token.start[0])
+            elif fstring_end is not None and token.type == fstring_end and opened:
+                start = opened.pop()
+                if not opened:
+                    inside.update(range(start + 1, token.end[0] + 1))
     except (tokenize.TokenError, SyntaxError):
         pass
     return inside
