@@ -13,7 +13,7 @@ JLPM := $(CURDIR)/$(VENV)/bin/jlpm
 LABEXT := extension/labextension/package.json
 LABEXT_SOURCES := $(shell find extension/src extension/style extension/schema -type f 2>/dev/null)
 
-.PHONY: install extension system run test test-fast lint format bench wheel clean
+.PHONY: install extension system run test soak test-fast lint format bench wheel clean
 
 install: $(INSTALLED)
 
@@ -52,7 +52,12 @@ system:
 ## a real JupyterLab and real Chromium; then the extension's own (jest) tests
 test: $(BUNDLE_INSTALLED) extension system
 	cd extension && $(JLPM) test
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not soak"
+
+## make soak: 20,000 requests at concurrency 32 against a published example, and a predict replica killed
+## during a load (bounded in requests and time, loopback only); figures in test-artifacts/soak.json
+soak: $(BUNDLE_INSTALLED) system
+	$(PY) -m pytest -m soak -s
 
 ## make test-fast: the tests that need no kernel, no cluster and no browser
 test-fast: install

