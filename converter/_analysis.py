@@ -94,7 +94,7 @@ def analyse(notebook: Notebook) -> Plan:
     if by_role[Role.SETUP] and not (pre.runs_setup or predict.runs_setup):
         resolver.resolve(predict, {}, setup_flow, force_setup=True)
 
-    return Plan(
+    plan = Plan(
         notebook=notebook,
         cells=cells,
         imports=resolver.imports,
@@ -106,6 +106,35 @@ def analyse(notebook: Notebook) -> Plan:
         requirements=_pip_requirements(cells),
         support_imports=sorted(resolver.support),
     )
+    _check_reserved(plan)
+    return plan
+
+
+RESERVED = {"app", "cellserve", "stage_setup", "stage_preprocessing", "stage_predict"}
+"""Names the generated app.py defines itself."""
+
+
+def _check_reserved(plan: Plan) -> None:
+    """A name the service needs must not be one app.py uses itself; the error names the cell that defines it."""
+    where: dict[str, int | None] = {}
+    for definition in [*plan.imports, *plan.carried]:
+        where.setdefault(definition.name, definition.where.cell.number)
+    for stage in plan.stages:
+        for name, definition in stage.captured.items():
+            where.setdefault(name, definition.where.cell.number)
+        for name in stage.params:
+            where.setdefault(name, None)
+    for name in plan.setup_globals:
+        where.setdefault(name, plan.setup[0].cell.number if plan.setup else None)
+    clash = sorted(set(where) & RESERVED)
+    if clash:
+        cell = where[clash[0]]
+        place = f", cell {cell}" if cell else ""
+        raise AnalysisError(
+            f"{plan.notebook.path}{place}: the service needs the name {clash[0]!r}, which the generated app.py "
+            "uses itself. Rename it in the notebook.",
+            cell=cell,
+        )
 
 
 def _flow(cells: list[ParsedCell], defined: set[str] | None = None) -> Flow:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from cellserve.exceptions import AnalysisError
-
 from ._analysis import Plan, StagePlan
 from ._cells import ParsedCell
 from ._notebook import Role
 from ._settings import StageSettings
 from ._source import carried_marker, cell_body, cell_marker, docstring, indent
 
-RESERVED = {"app", "cellserve", "stage_setup", "stage_preprocessing", "stage_predict"}
-
 
 def render_app(plan: Plan) -> str:
     """The full text of app.py."""
-    _check_reserved(plan)
     notebook = plan.notebook
     out = [
         f'"""Service {notebook.service_name!r}, made by cellserve from {notebook.path.name}.',
@@ -107,15 +102,3 @@ def _app_lines(plan: Plan) -> list[str]:
             "    ),",
         ]
     return [*lines, ")"]
-
-
-def _check_reserved(plan: Plan) -> None:
-    names = {d.name for d in plan.imports} | {d.name for d in plan.carried} | set(plan.setup_globals)
-    for stage in plan.stages:
-        names |= set(stage.captured) | set(stage.params)
-    clash = sorted(names & RESERVED)
-    if clash:
-        raise AnalysisError(
-            f"{plan.notebook.path}: the service needs a name {clash[0]!r}, which the generated app.py "
-            "uses itself. Rename it in the notebook."
-        )

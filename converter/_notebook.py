@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
@@ -118,13 +119,40 @@ def _validated(raw: object, path: Path) -> NotebookNode:
             f"{path}: nbformat {raw['nbformat']} is too old; cellserve reads nbformat 4. "
             "Open and save it in JupyterLab to upgrade it."
         )
+    _check_shape(raw, path)
     try:
         node: NotebookNode = nbformat.reads(json.dumps(raw), as_version=4)
         nbformat.validate(node)
     except NbValidationError as exc:
-        where = "/".join(str(part) for part in exc.absolute_path) or "top level"
-        raise NotebookError(f"{path}: invalid notebook at {where}: {exc.message}.") from None
+        raise NotebookError(f"{path}: invalid notebook at {_place(list(exc.absolute_path))}: {exc.message}.") from None
     return node
+
+
+def _check_shape(raw: dict[str, Any], path: Path) -> None:
+    """What nbformat would stumble on before it can say where: cells and metadata that are not objects."""
+    if not isinstance(raw.get("metadata", {}), dict):
+        raise NotebookError(
+            f"{path}: invalid notebook: its metadata is a {type(raw['metadata']).__name__}, not an object."
+        )
+    cells = raw.get("cells", [])
+    if not isinstance(cells, list):
+        raise NotebookError(f"{path}: invalid notebook: 'cells' is a {type(cells).__name__}, not a list.")
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict):
+            raise NotebookError(
+                f"{path}: invalid notebook at cell {number}: it is a {type(cell).__name__}, not an object."
+            )
+        if not isinstance(cell.get("metadata", {}), dict):
+            kind = type(cell["metadata"]).__name__
+            raise NotebookError(f"{path}: invalid notebook at cell {number}: its metadata is a {kind}, not an object.")
+
+
+def _place(parts: list[Any]) -> str:
+    """A schema error's place, cells by their number as JupyterLab shows it (cells/1/source → cell 2, source)."""
+    if len(parts) >= 2 and parts[0] == "cells" and isinstance(parts[1], int):
+        rest = "/".join(str(part) for part in parts[2:])
+        return f"cell {parts[1] + 1}" + (f", {rest}" if rest else "")
+    return "/".join(str(part) for part in parts) or "top level"
 
 
 def _role(cell: NotebookNode, path: Path, number: int) -> Role | None:

@@ -135,7 +135,7 @@ def test_builtins_and_display_need_nothing(tmp_path: Path) -> None:
         ([("y = (1,\n", "predict")], "cell 1 (predict), line 1: syntax error"),
         ([("x = payload", "predict")], "the last predict cell must end with an expression"),
         ([("y = 1\ny", "predict"), ("z = 2", "predict")], "cell 2 (predict): the last predict cell must end"),
-        ([("app = 1", None), ("app + payload", "predict")], "needs a name 'app'"),
+        ([("app = 1", None), ("app + payload", "predict")], "cell 1: the service needs the name 'app'"),
     ],
 )
 def test_analysis_errors_name_the_cell_and_line(tmp_path: Path, cells: Cells, message: str) -> None:

@@ -20,7 +20,7 @@ FIXTURES = Path(__file__).parent / "notebooks"
         ("not_json.ipynb", "invalid JSON at line 1"),
         ("v3.ipynb", "nbformat 3 is too old"),
         ("no_nbformat.ipynb", "no 'nbformat' field"),
-        ("bad_cell.ipynb", "invalid notebook at cells/0"),
+        ("bad_cell.ipynb", "invalid notebook at cell 1"),
     ],
 )
 def test_broken_notebooks_are_named(file: str, message: str) -> None:
