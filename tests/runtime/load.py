@@ -56,6 +56,11 @@ class Load:
             thread.join(timeout=60)
 
     @property
+    def running(self) -> bool:
+        """Whether any client is still sending."""
+        return any(thread.is_alive() for thread in self._threads)
+
+    @property
     def total(self) -> int:
         return sum(self.answers.values()) + len(self.failures)
 

@@ -70,7 +70,7 @@ def test_20000_requests_at_concurrency_32_all_answered_and_memory_flat(
                 while load.total < REQUESTS * quarter // 4 - CONCURRENCY and time.monotonic() - started < 900:
                     time.sleep(0.2)
                 memory[f"after quarter {quarter}"] = rss_mib(pids)
-            while any(thread.is_alive() for thread in load._threads):
+            while load.running:
                 time.sleep(0.2)
         seconds = round(time.monotonic() - started, 1)
         figures = {
@@ -100,7 +100,7 @@ def test_a_predict_replica_killed_during_a_load_loses_no_request(cluster: Cluste
     assert len(victims) == 2
     try:
         with Load(result.endpoint, example, concurrency=8, max_requests=400, max_seconds=300) as load:
-            while load.total < 400 and all(thread.is_alive() for thread in load._threads):
+            while load.total < 400 and load.running:
                 time.sleep(0.05)
             killed_at = load.total
             psutil.Process(victims[0]).kill()
@@ -111,7 +111,7 @@ def test_a_predict_replica_killed_during_a_load_loses_no_request(cluster: Cluste
                     recovered_s = round(time.monotonic() - killed, 1)
                     break
                 time.sleep(0.5)
-            while any(thread.is_alive() for thread in load._threads):
+            while load.running:
                 time.sleep(0.2)
         figures = {
             "requests": load.total,
