@@ -11,7 +11,6 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis_jsonschema import from_schema
 
 from cellserve.converter import convert
 from cellserve.runtime._smoke import difference
@@ -184,27 +183,3 @@ def test_any_body_gets_a_json_answer_and_never_a_failure_of_cellserves_own(serve
         assert error["exception"] is True, error
     elif error is not None:
         assert error["message"]
-
-
-@pytest.fixture(scope="module")
-def documented_schema(served: Served) -> dict[str, Any]:
-    """The request schema the service itself documents in its OpenAPI document."""
-    document = httpx.get(f"{served.url}/openapi.json", timeout=10).json()
-    schema: dict[str, Any] = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"][
-        "schema"
-    ]
-    return schema
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_bodies_valid_by_the_services_own_openapi_pass_its_check(
-    served: Served, documented_schema: dict[str, Any], data: st.DataObject
-) -> None:
-    """Generated from the service's /openapi.json: never refused as malformed or of the wrong shape; the answer
-    is the prediction or, where the notebook's own code raises on such values, a 500 that says so."""
-    body = data.draw(from_schema(documented_schema))
-    response = served.post(json.dumps(body))
-    assert response.status_code in (200, 500), response.text
-    if response.status_code == 500:
-        assert response.json()["error"]["exception"] is True, response.text
