@@ -178,10 +178,15 @@ def _remember_inputs(version: store.VersionRecord, converted: Bundle, name: str)
     if converted.files is None:
         return
     version.inputs = [use.path for use in converted.files if use.is_input and use.is_users]
-    packages = [Requirement(line).name for line in versions.requirements(converted.path)]
+    packages = _packages(converted.path)
     version.fingerprint = inputs_fingerprint(
         converted.plan.notebook.path, name=name, files=version.inputs, packages=packages
     )
+
+
+def _packages(bundle: Path) -> list[str]:
+    """The distributions a bundle's requirements.txt names."""
+    return [Requirement(line).name for line in versions.requirements(bundle)]
 
 
 def _same_inputs(
@@ -195,7 +200,7 @@ def _same_inputs(
         "analyse", f"Comparing {notebook.name}, the files it reads and its packages with version {live.version}"
     )
     bundle = store.bundle_dir(name, live.version)
-    packages = [Requirement(line).name for line in versions.requirements(bundle)] if bundle.is_dir() else None
+    packages = _packages(bundle) if bundle.is_dir() else None
     if (
         packages is None
         or inputs_fingerprint(notebook, name=name, files=live.inputs, packages=packages) != live.fingerprint
