@@ -35,24 +35,39 @@ def default_base_image(plan: Plan) -> str:
     return f"rayproject/ray:{ray.__version__}-py{_python().replace('.', '')}{'-gpu' if gpu else ''}"
 
 
+ONE_DEPLOYMENT = "service"
+"""The deployment of a service whose two stages run together (cellserve_support.FUSED in the bundle)."""
+
+
 def serve_config(plan: Plan) -> str:
     """A Serve config file that Ray's own schema (ServeDeploySchema) accepts."""
     name = plan.notebook.service_name
-    deployments = [_deployment(s.role.value, getattr(plan.notebook.settings, s.role.value)) for s in plan.stages]
+    settings = plan.notebook.settings
+    app: dict[str, Any] = {"name": name, "route_prefix": f"/{name}", "import_path": "app:app"}
+    header = [
+        f"# Ray Serve config of the cellserve service {name!r}, from {plan.notebook.path.name}.",
+        "# Run it from this directory: serve run serve.yaml",
+    ]
+    one = settings.one_deployment()
+    if one is None:
+        header += [
+            "# A stage's GPU is 'if-available': app.py decides when the app starts whether the stages",
+            "# run as one deployment, and sets their options, with GPUs only if the cluster has some.",
+        ]
+    elif one:
+        app["deployments"] = [_deployment(ONE_DEPLOYMENT, settings.predict)]
+    else:
+        app["deployments"] = [_deployment(s.role.value, getattr(settings, s.role.value)) for s in plan.stages]
+        header += [
+            "# A stage whose GPU is 'if-available' has no ray_actor_options here: app.py sets them",
+            "# when the app starts, with GPUs only if the cluster has some.",
+        ]
     config = {
         "proxy_location": "EveryNode",
         "http_options": {"host": "127.0.0.1", "port": HTTP_PORT},
-        "applications": [
-            {"name": name, "route_prefix": f"/{name}", "import_path": "app:app", "deployments": deployments}
-        ],
+        "applications": [app],
     }
-    header = (
-        f"# Ray Serve config of the cellserve service {name!r}, from {plan.notebook.path.name}.\n"
-        "# Run it from this directory: serve run serve.yaml\n"
-        "# A stage whose GPU is 'if-available' has no ray_actor_options here: app.py sets them\n"
-        "# when the app starts, with GPUs only if the cluster has some.\n"
-    )
-    return header + yaml.safe_dump(config, sort_keys=False)
+    return "\n".join(header) + "\n" + yaml.safe_dump(config, sort_keys=False)
 
 
 def _deployment(name: str, settings: StageSettings) -> dict[str, Any]:

@@ -99,6 +99,8 @@ def _app_lines(plan: Plan) -> list[str]:
             f'        gpu="{stage_settings.gpu}",',
             f"        actor_options={stage_settings.actor_options()!r},",
             f"        deployment_options={stage_settings.deployment_options()!r},",
+            f"        max_ongoing={stage_settings.max_ongoing_requests!r},",
+            f"        max_queued={stage_settings.max_queued_requests!r},",
             "    ),",
         ]
-    return [*lines, ")"]
+    return [*lines, f"    stages={settings.stages!r},", ")"]

@@ -59,7 +59,15 @@ class StageSettings(BaseModel):
     min_replicas: int = Field(1, ge=0, description="Fewest replicas; autoscaling when it differs from max_replicas.")
     max_replicas: int = Field(1, ge=1, description="Most replicas.")
     target_ongoing_requests: float = Field(2, gt=0, description="Autoscaling target: ongoing requests per replica.")
-    max_ongoing_requests: int = Field(8, ge=1, description="Most requests a replica handles at once.")
+    max_ongoing_requests: int = Field(8, ge=1, description="Most requests a replica works on at once.")
+    max_queued_requests: int = Field(
+        64,
+        ge=0,
+        description=(
+            "Most requests a replica keeps waiting for a turn once it works on max_ongoing_requests; above "
+            "that the service answers 503 with Retry-After at once rather than let requests pile up."
+        ),
+    )
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> StageSettings:
@@ -73,7 +81,11 @@ class StageSettings(BaseModel):
 
     def deployment_options(self) -> dict[str, Any]:
         """Ray Serve deployment options, one for one (GPUs aside: see ``actor_options``)."""
-        options: dict[str, Any] = {"max_ongoing_requests": self.max_ongoing_requests}
+        options: dict[str, Any] = {
+            "max_ongoing_requests": self.ray_max_ongoing_requests,
+            "max_queued_requests": max(1, self.max_queued_requests),
+            "backpressure_config": {"retry_after_s": 1},  # Ray Serve's own 503s say when to come back too
+        }
         if self.autoscaling:
             options["autoscaling_config"] = {
                 "min_replicas": self.min_replicas,
@@ -84,12 +96,25 @@ class StageSettings(BaseModel):
             options["num_replicas"] = self.max_replicas
         return options
 
+    @property
+    def ray_max_ongoing_requests(self) -> int:
+        """What Ray Serve may hand one replica at once: those at work, those waiting, and as many again that the
+        replica refuses (503) at once. Ray Serve's router queues nothing while a replica has room, and a queue
+        in the router collapses throughput (it polls busy replicas with a growing back-off)."""
+        return self.max_ongoing_requests + 2 * self.max_queued_requests
+
     def actor_options(self) -> dict[str, Any]:
         """Ray actor options without GPUs, which depend on the GPU policy and the cluster."""
         options: dict[str, Any] = {"num_cpus": self.num_cpus}
         if self.memory is not None:
             options["memory"] = self.memory
         return options
+
+    def without_optional_gpu(self) -> dict[str, Any]:
+        """These settings as a cluster without GPUs runs them (an 'if-available' GPU dropped), as a dict."""
+        if not self.gpu_decided_at_start:
+            return self.model_dump()
+        return {**self.model_dump(), "num_gpus": 0, "gpu": "required"}
 
     @property
     def gpu_decided_at_start(self) -> bool:
@@ -185,8 +210,29 @@ class ServiceSettings(BaseModel):
         None, description="Docker base image; default: the official Ray image for this Ray and Python."
     )
     files: FileSettings = Field(default_factory=FileSettings)
+    stages: Literal["auto", "one", "separate"] = Field(
+        "auto",
+        description=(
+            "'auto': preprocessing and predict run as one Ray Serve deployment (no hop and no copy between them) "
+            "when their settings ask for the same resources, as two otherwise; 'one': always one deployment, with "
+            "predict's settings; 'separate': always two (a predict replica that dies while answering then costs no "
+            "request: the preprocessing stage sends it again)."
+        ),
+    )
     preprocessing: StageSettings = Field(default_factory=StageSettings)
     predict: StageSettings = Field(default_factory=StageSettings)
+
+    def one_deployment(self) -> bool | None:
+        """Whether the two stages run as one deployment; None where an 'if-available' GPU decides it when the
+        app starts (on a cluster without GPUs that stage asks for the same as the other, with one it does not)."""
+        if self.stages != "auto":
+            return self.stages == "one"
+        pre, predict = self.preprocessing, self.predict
+        if pre.model_dump() == predict.model_dump():
+            return True
+        if pre.gpu_decided_at_start or predict.gpu_decided_at_start:
+            return None if pre.without_optional_gpu() == predict.without_optional_gpu() else False
+        return False
 
     @field_validator("name")
     @classmethod

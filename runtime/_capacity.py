@@ -59,7 +59,7 @@ def by_service(apps: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def needed(settings: ServiceSettings) -> list[float]:
     """CPUs of each replica one version starts with (each stage's fewest replicas, at least one)."""
-    stages = (settings.preprocessing, settings.predict)
+    stages = (settings.predict,) if settings.one_deployment() else (settings.preprocessing, settings.predict)
     return [stage.num_cpus for stage in stages for _ in range(max(1, stage.min_replicas))]
 
 

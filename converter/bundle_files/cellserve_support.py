@@ -6,6 +6,7 @@ are needed to run it: cellserve itself is not.
 """
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
@@ -13,10 +14,10 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import cellserve_page as page
@@ -61,6 +62,38 @@ class StageSpec:
     gpu: str = "required"
     actor_options: dict[str, Any] = field(default_factory=dict)
     deployment_options: dict[str, Any] = field(default_factory=dict)
+    max_ongoing: int = 8
+    max_queued: int = 64
+
+
+class OverloadedError(Exception):
+    """A replica that works on all it may and has all the waiting requests it may keep refuses one more."""
+
+
+class Admission:
+    """At most ``working`` requests at work in this replica and ``waiting`` more waiting for a turn; one more is
+    refused at once (:class:`OverloadedError`), so that a burst gets quick 503s instead of a queue nobody drains."""
+
+    def __init__(self, working: int, waiting: int) -> None:
+        self.slots = asyncio.Semaphore(working)
+        self.working, self.waiting, self.most_waiting = working, 0, waiting
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self.slots.locked():
+            if self.waiting >= self.most_waiting:
+                raise OverloadedError
+            self.waiting += 1
+            try:
+                await self.slots.acquire()
+            finally:
+                self.waiting -= 1
+        else:
+            await self.slots.acquire()
+        try:
+            yield
+        finally:
+            self.slots.release()
 
 
 @dataclass(frozen=True)
@@ -113,7 +146,7 @@ def _enter_files() -> None:
 class Stage:
     """Runs one stage's cells inside a replica."""
 
-    def __init__(self, spec: StageSpec) -> None:
+    def __init__(self, spec: StageSpec, *, run_setup: bool = True) -> None:
         self.spec = spec
         _enter_files()
         module = sys.modules[spec.function.__module__]
@@ -123,7 +156,7 @@ class Stage:
         self.gpu_ids = [str(gpu) for gpu in ray.get_gpu_ids()] if ray.is_initialized() else []
         os.environ["CELLSERVE_GPU"] = "1" if self.gpu_ids else "0"
         self.source = Path(module.__file__ or "").resolve()
-        if spec.setup is not None:
+        if run_setup and spec.setup is not None:
             spec.setup()
 
     def placement(self) -> dict[str, Any]:
@@ -173,13 +206,18 @@ class Predict:
         return self.stage.placement()
 
     async def __call__(self, handoff: dict[str, Any]) -> dict[str, Any]:
-        outcome = await asyncio.to_thread(self.stage.run, handoff)
-        if "value" in outcome:
-            try:
-                outcome["value"] = to_jsonable(outcome["value"])
-            except TypeError as exc:
-                outcome = {"error": self.stage.describe(exc)}
-        return outcome
+        return await asyncio.to_thread(_answer_of, self.stage, handoff)
+
+
+def _answer_of(stage: Stage, handoff: dict[str, Any]) -> dict[str, Any]:
+    """The predict stage's outcome, its value made JSON-able (a value that cannot be is the cell's error)."""
+    outcome = stage.run(handoff)
+    if "value" in outcome:
+        try:
+            outcome["value"] = to_jsonable(outcome["value"])
+        except TypeError as exc:
+            outcome = {"error": stage.describe(exc)}
+    return outcome
 
 
 def _own_version() -> str:
@@ -236,10 +274,24 @@ def _unauthorized(message: str, request: Request, title: str) -> Response:
 @serve.deployment(name="preprocessing")
 @serve.ingress(api)
 class Preprocessing:
-    def __init__(self, predict: DeploymentHandle[Any], spec: StageSpec, service: ServiceSpec) -> None:
-        self.predict_stage = predict
-        self.stage = Stage(spec)
+    """The HTTP ingress: runs the preprocessing cells, then the predict stage's, either in a deployment of
+    their own (``predict`` is its handle) or, when both stages ask for the same resources, right here in the
+    same thread (``predict`` is its spec: one deployment, no hop, no copy of the handed-off values)."""
+
+    def __init__(self, predict: DeploymentHandle[Any] | StageSpec, spec: StageSpec, service: ServiceSpec) -> None:
+        if isinstance(predict, StageSpec):
+            # Both stages' captured values first, then the setup cells once: setup may replace a captured value.
+            self.stage = Stage(spec, run_setup=False)
+            self.local_predict: Stage | None = Stage(predict, run_setup=False)
+            setup = spec.setup or predict.setup
+            if setup is not None:
+                setup()
+            self.predict_stage: DeploymentHandle[Any] | None = None
+        else:
+            self.stage, self.local_predict, self.predict_stage = Stage(spec), None, predict
         self.service = service
+        admitting = predict if isinstance(predict, StageSpec) else spec
+        self.admission = Admission(admitting.max_ongoing, admitting.max_queued)
         self.schema = service.schema()
         self.checker = RequestChecker(self.schema)
         self.release = service.release()
@@ -289,8 +341,13 @@ class Preprocessing:
             if len(body) > self.service.max_request_bytes:
                 return _error(413, "payload_too_large", f"The body is over {self.service.max_request_bytes} bytes.")
         try:
-            payload = await asyncio.to_thread(self.read, bytes(body))
-            outcome = await asyncio.wait_for(self.answer(payload), self.service.request_timeout_s)
+            outcome = await asyncio.wait_for(self.admitted(bytes(body)), self.service.request_timeout_s)
+        except OverloadedError:
+            busy = self.admission
+            message = (
+                f"The service works on {busy.working} requests with {busy.waiting} more waiting; try again shortly."
+            )
+            return _error(503, "overloaded", message, headers={"Retry-After": "1"})
         except RequestError as problem:
             extra = {"field": problem.field} if problem.field else {}
             return _error(problem.status, problem.kind, problem.message, **extra)
@@ -312,22 +369,37 @@ class Preprocessing:
             return _error(500, error.pop("type"), error.pop("message"), exception=True, **error)
         return JSONResponse(outcome["value"])
 
+    async def admitted(self, body: bytes) -> dict[str, Any]:
+        """The request read and answered in its turn (waiting for it counts towards request_timeout_s): off the
+        event loop, in one worker thread where both stages run here."""
+        async with self.admission.turn():
+            if self.local_predict is not None:
+                return await asyncio.to_thread(self.read_and_run_both, body)
+            payload = await asyncio.to_thread(self.read, body)
+            outcome = await asyncio.to_thread(self.stage.run, {self.service.input_variable: payload})
+            if "value" in outcome:
+                outcome = await self.call_predict(outcome["value"])
+            return outcome
+
     def read(self, body: bytes) -> Any:
-        """The request's JSON, checked against the schema: off the event loop, before any user code."""
+        """The request's JSON, checked against the schema, before any user code."""
         payload = parse(body)
         self.checker.check(payload)
         return payload
 
-    async def answer(self, payload: Any) -> dict[str, Any]:
-        outcome = await asyncio.to_thread(self.stage.run, {self.service.input_variable: payload})
+    def read_and_run_both(self, body: bytes) -> dict[str, Any]:
+        """Read the request, then run both stages in this replica."""
+        assert self.local_predict is not None
+        outcome = self.stage.run({self.service.input_variable: self.read(body)})
         if "value" in outcome:
-            outcome = await self.call_predict(outcome["value"])
+            outcome = _answer_of(self.local_predict, outcome["value"])
         return outcome
 
     async def call_predict(self, handoff: Any) -> dict[str, Any]:
         """The predict stage's answer. A request whose replica died under it is sent once more (to another
         replica, or to the one Ray Serve starts instead): the predict cells answer a request, so running
         them again for it is safe. A second death is the caller's 503."""
+        assert self.predict_stage is not None
         try:
             outcome: dict[str, Any] = await self.predict_stage.remote(handoff)
         except RayActorError as exc:
@@ -336,8 +408,9 @@ class Preprocessing:
         return outcome
 
     async def placements(self) -> dict[str, dict[str, Any]]:
-        predict = await self.predict_stage.placement.remote()
-        return {"preprocessing": self.stage.placement(), "predict": predict}
+        here = self.stage.placement()
+        predict = here if self.predict_stage is None else await self.predict_stage.placement.remote()
+        return {"preprocessing": here, "predict": predict}
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, Any]:
@@ -417,12 +490,16 @@ class Preprocessing:
         return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
-def _with_options(deployment: Any, spec: StageSpec) -> Any:
-    """Apply the stage's settings; an 'if-available' GPU falls back to CPU on a GPU-less cluster.
+FUSED = "service"
+"""The name of the one deployment of a service whose two stages run together."""
+
+
+def _options(spec: StageSpec) -> dict[str, Any]:
+    """The stage's deployment options; an 'if-available' GPU falls back to CPU on a GPU-less cluster.
 
     serve.yaml holds the same options: `serve run serve.yaml` and `serve.run(app)` agree.
     """
-    options = dict(spec.actor_options)
+    actor = dict(spec.actor_options)
     if spec.num_gpus:
         available = ray.is_initialized() and ray.cluster_resources().get("GPU", 0) > 0
         where_built = ray.is_initialized() and ray.get_runtime_context().get_actor_id() is None
@@ -430,11 +507,19 @@ def _with_options(deployment: Any, spec: StageSpec) -> Any:
             if where_built:  # not again in every replica that imports app.py
                 logger.warning("Stage %s asks for a GPU if available; the cluster has none: it runs on CPU.", spec.name)
         else:
-            options["num_gpus"] = spec.num_gpus
-    return deployment.options(ray_actor_options=options, **spec.deployment_options)
+            actor["num_gpus"] = spec.num_gpus
+    return {"ray_actor_options": actor, **spec.deployment_options}
 
 
-def build_app(service: ServiceSpec, preprocessing: StageSpec, predict: StageSpec) -> Any:
-    """The Ray Serve application: the preprocessing stage is the HTTP ingress and calls predict."""
-    predict_app = _with_options(Predict, predict).bind(predict)
-    return _with_options(Preprocessing, preprocessing).bind(predict_app, preprocessing, service)
+def build_app(service: ServiceSpec, preprocessing: StageSpec, predict: StageSpec, stages: str = "separate") -> Any:
+    """The Ray Serve application: the preprocessing stage is the HTTP ingress and calls predict.
+
+    ``stages`` is "one" (both stages in one deployment, with predict's options), "separate", or "auto": one
+    deployment when both stages end up with the same options on this cluster (an 'if-available' GPU decided).
+    """
+    ingress: Any = Preprocessing  # a Ray Serve Deployment (the decorator's type is not visible to mypy)
+    predict_options = _options(predict)
+    if stages == "one" or (stages == "auto" and _options(preprocessing) == predict_options):
+        return ingress.options(name=FUSED, **predict_options).bind(predict, preprocessing, service)
+    predict_app = cast(Any, Predict).options(**predict_options).bind(predict)
+    return ingress.options(**_options(preprocessing)).bind(predict_app, preprocessing, service)

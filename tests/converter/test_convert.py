@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -37,12 +38,31 @@ def test_serve_config_is_accepted_by_rays_schema(digits: Path) -> None:
     assert app.name == "digits"
     assert app.route_prefix == "/digits"
     assert app.import_path == "app:app"
-    deployments = {d.name: d for d in app.deployments}
-    assert set(deployments) == {"preprocessing", "predict"}
-    options = deployments["preprocessing"].ray_actor_options
-    assert (options.num_cpus, options.num_gpus) == (0.25, 0.0)
-    # predict's GPU is "if-available": app.py decides when the app starts
-    assert "ray_actor_options" not in deployments["predict"].model_fields_set
+    # predict's GPU is "if-available": app.py decides when the app starts whether the stages run as one
+    # deployment (no GPU in the cluster) or two, and sets their options; the file says so.
+    assert app.deployments == []
+    assert "app.py decides when the app starts" in (digits / "serve.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("settings", "deployments"),
+    [
+        ({}, {"service": 0.25}),
+        ({"predict": {"num_cpus": 1}}, {"preprocessing": 0.25, "predict": 1}),
+        ({"stages": "separate"}, {"preprocessing": 0.25, "predict": 0.25}),
+        ({"stages": "one", "predict": {"num_cpus": 1}}, {"service": 1}),
+    ],
+)
+def test_serve_config_lists_one_deployment_or_two(tmp_path: Path, settings: dict[str, Any], deployments: Any) -> None:
+    cells: list[tuple[str, str | None]] = [
+        ("payload = 1", None),
+        ("x = payload", "preprocessing"),
+        ("x * 2", "predict"),
+    ]
+    path = make_notebook(tmp_path / "calc.ipynb", cells, settings)
+    bundle = convert(path, tmp_path / "bundle").path
+    app = ServeDeploySchema.model_validate(yaml.safe_load((bundle / "serve.yaml").read_text())).applications[0]
+    assert {d.name: d.ray_actor_options.num_cpus for d in app.deployments} == deployments
 
 
 def test_example_request_and_expected_response(digits: Path) -> None:

@@ -28,6 +28,7 @@ def test_defaults() -> None:
         {"predict": {"memory": 2_000_000_000, "max_ongoing_requests": 4, "target_ongoing_requests": 1.5}},
         {"files": {"include": ["tokenizer", "data/lookup.csv"], "exclude": ["/mnt/models", "big.bin"]}},
         {"files": {"max_total_mb": 500}},
+        {"stages": "separate", "predict": {"max_queued_requests": 0}},
     ],
 )
 def test_valid_settings(raw: dict[str, Any]) -> None:
@@ -57,6 +58,8 @@ def test_valid_settings(raw: dict[str, Any]) -> None:
         ({"files": {"exclude": [""]}}, "files.exclude: an empty path names nothing"),
         ({"files": {"max_total_mb": 600}}, "files.max_total_mb"),
         ({"files": {"inclde": ["x"]}}, "unknown setting 'files.inclde'"),
+        ({"stages": "two"}, "got 'two' for stages"),
+        ({"predict": {"max_queued_requests": -1}}, "got -1 for predict.max_queued_requests"),
     ],
 )
 def test_invalid_settings_name_the_key(raw: dict[str, Any], message: str) -> None:
@@ -91,3 +94,35 @@ def test_what_is_not_a_service_name(name: object) -> None:
     assert not is_service_name(name)
     with pytest.raises(SettingsError, match="name"):
         parse_settings({"name": name}, source="nb.ipynb")
+
+
+GPU_IF_AVAILABLE = {"num_gpus": 0.5, "gpu": "if-available"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "one"),
+    [
+        ({}, True),  # the same resources: one deployment, no hop
+        ({"predict": {"num_cpus": 1}, "preprocessing": {"num_cpus": 1}}, True),
+        ({"predict": {"num_cpus": 1}}, False),  # different resources: two
+        ({"predict": {"min_replicas": 2, "max_replicas": 2}}, False),
+        ({"predict": {"num_gpus": 1}}, False),  # a GPU predict beside a CPU preprocessing
+        ({"predict": GPU_IF_AVAILABLE}, None),  # one on a cluster without GPUs, two with: decided at start
+        ({"predict": {**GPU_IF_AVAILABLE, "num_cpus": 2}}, False),  # two either way
+        ({"predict": GPU_IF_AVAILABLE, "preprocessing": GPU_IF_AVAILABLE}, True),
+        ({"stages": "one", "predict": {"num_gpus": 1}}, True),
+        ({"stages": "separate"}, False),
+    ],
+)
+def test_stages_run_as_one_deployment_when_they_ask_for_the_same(raw: dict[str, Any], one: bool | None) -> None:
+    assert parse_settings(raw, source="nb.ipynb").one_deployment() is one
+
+
+def test_a_replica_takes_its_waiting_requests_and_their_refusals_from_ray_serve() -> None:
+    stage = parse_settings({"predict": {"max_ongoing_requests": 4, "max_queued_requests": 10}}, source="nb").predict
+    options = stage.deployment_options()
+    # Ray Serve hands the replica those at work, those waiting and as many again (refused with a 503 at once):
+    # its own router queues nothing while the replica has room.
+    assert options["max_ongoing_requests"] == 4 + 10 + 10
+    assert options["max_queued_requests"] == 10
+    assert options["backpressure_config"] == {"retry_after_s": 1}

@@ -74,9 +74,9 @@ def test_versions_have_their_own_routes_and_rollback_is_a_switch(cluster: Cluste
     assert rows[first.version] == ("previous", f"/calc/v/{first.version}")
     assert rows[second.version] == ("live", "/calc")
     assert info["status"] == "RUNNING"
+    # Both stages ask for the same resources: they run as one deployment.
     assert {stage: [r["state"] for r in d["replicas"]] for stage, d in info["stages"].items()} == {
-        "preprocessing": ["RUNNING"],
-        "predict": ["RUNNING"],
+        "service": ["RUNNING"]
     }
 
     back = rollback("calc")
@@ -196,7 +196,8 @@ def test_a_predict_replica_that_dies_or_hangs_gets_json_and_the_service_recovers
             "predict",
         ),
     ]
-    settings = {"request_timeout_s": 2, "request_schema": "off"}
+    # Separate stages: the preprocessing stage sends a request once more when the predict replica dies.
+    settings = {"request_timeout_s": 2, "request_schema": "off", "stages": "separate"}
     result = publish(make_notebook(tmp_path / "fragile.ipynb", cells, settings), address=cluster.dashboard)
     url = f"http://127.0.0.1:8000/{result.name}/predict"
     try:
@@ -219,6 +220,63 @@ def test_a_predict_replica_that_dies_or_hangs_gets_json_and_the_service_recovers
             assert time.monotonic() < deadline, "the service did not recover in 120 s"
             time.sleep(0.5)
         assert answer.json() == {"y": 8}
+    finally:
+        delete(result.name)
+
+
+def test_stages_run_as_one_deployment_unless_they_ask_for_different_resources(
+    cluster: Cluster, home: Path, tmp_path: Path
+) -> None:
+    serve = ServeCluster(connect(cluster.dashboard))
+    answers = {}
+    for stages in ("auto", "separate"):
+        path = calc_notebook(tmp_path / f"calc-{stages}.ipynb", 5, settings={"stages": stages})
+        result = publish(path, address=cluster.dashboard)
+        try:
+            deployments = serve.applications()[f"{result.name}_v{result.version}"]["deployments"]
+            assert set(deployments) == ({"service"} if stages == "auto" else {"preprocessing", "predict"})
+            answers[stages] = httpx.post(result.endpoint, json={"x": [1, 2, 3]}, timeout=30).json()
+            page = httpx.get(result.endpoint.removesuffix("/predict") + "/info", timeout=30).json()
+            assert set(page["stages"]) == {"preprocessing", "predict"}  # where each stage's cells run
+        finally:
+            delete(result.name)
+    # What the notebook shows, either way: sum([1, 2, 3]) * 5.
+    assert answers == {"auto": {"total": 30, "factor": 5}, "separate": {"total": 30, "factor": 5}}
+
+
+def test_a_burst_beyond_what_a_replica_keeps_waiting_gets_quick_503s(
+    cluster: Cluster, home: Path, tmp_path: Path
+) -> None:
+    cells: list[tuple[str, str | None]] = [
+        ("import time\npayload = {'wait': 0.0}", None),
+        ("time.sleep(payload['wait'])\n{'waited': payload['wait']}", "predict"),
+    ]
+    one_at_a_time = {"max_ongoing_requests": 1, "max_queued_requests": 1}
+    settings = {"preprocessing": one_at_a_time, "predict": one_at_a_time}
+    result = publish(make_notebook(tmp_path / "narrow.ipynb", cells, settings), address=cluster.dashboard)
+    try:
+
+        def send(_: int) -> tuple[httpx.Response, float]:
+            response = httpx.post(result.endpoint, json={"wait": 3.0}, timeout=60)
+            return response, time.monotonic()
+
+        with ThreadPoolExecutor(6) as pool:
+            answered = list(pool.map(send, range(6)))
+        by_status: dict[int, list[tuple[httpx.Response, float]]] = {}
+        for response, at in answered:
+            by_status.setdefault(response.status_code, []).append((response, at))
+        # One at work and one waiting are answered; the other four are refused with a 503 that says when to
+        # come back, before the first answer (they did not wait in a queue).
+        assert sorted(by_status) == [200, 503], [r.text for r, _ in answered]
+        assert [r.json() for r, _ in by_status[200]] == [{"waited": 3.0}, {"waited": 3.0}]
+        assert len(by_status[503]) == 4
+        assert all(r.headers["retry-after"] == "1" for r, _ in by_status[503])
+        assert max(at for _, at in by_status[503]) < min(at for _, at in by_status[200])
+        own = [r.json()["error"] for r, _ in by_status[503] if r.headers["content-type"] == "application/json"]
+        assert own, "the replica refused none itself (all four were refused by Ray Serve's router)"
+        assert all(e["type"] == "overloaded" and "try again shortly" in e["message"] for e in own)
+        # The burst is over: the service answers again.
+        assert httpx.post(result.endpoint, json={"wait": 0.0}, timeout=30).json() == {"waited": 0.0}
     finally:
         delete(result.name)
 
@@ -383,7 +441,7 @@ def test_services_live_side_by_side_and_delete_touches_only_one(cluster: Cluster
 
 def test_no_room_is_said_before_anything_deploys(cluster: Cluster, home: Path, tmp_path: Path) -> None:
     live_calc(cluster, tmp_path, 3)
-    settings = {"preprocessing": {"num_cpus": 1.9}, "predict": {"num_cpus": 1.9}}
+    settings = {"preprocessing": {"num_cpus": 1.9}, "predict": {"num_cpus": 1.9}, "stages": "separate"}
     with pytest.raises(DeployError, match="failed at preflight") as caught:
         publish(calc_notebook(tmp_path / "big.ipynb", 2, settings=settings), address=cluster.dashboard)
     message = str(caught.value)
@@ -397,7 +455,7 @@ def test_no_room_is_said_before_anything_deploys(cluster: Cluster, home: Path, t
 def test_logs_of_each_replica(cluster: Cluster, home: Path, tmp_path: Path) -> None:
     live_calc(cluster, tmp_path, 3)
     found = logs("calc", tail=50)
-    assert {key.split()[0] for key in found} == {"preprocessing", "predict"}
+    assert {key.split()[0] for key in found} == {"service"}  # calc's stages run as one deployment
     assert all(text and "log not readable" not in text for text in found.values())
 
 

@@ -23,10 +23,6 @@ pytestmark = [pytest.mark.ray, pytest.mark.kernel, pytest.mark.soak]
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = int(os.environ.get("CELLSERVE_SOAK_REQUESTS", "20000"))
 CONCURRENCY = 32
-# A service that expects 32 clients at once takes 32 requests per replica at once: with the default of 8,
-# Ray Serve's router backs off while the replica is full and throughput collapses (the serving-performance
-# work is to make the defaults hold up under overload).
-ROOMY = {stage: {"max_ongoing_requests": CONCURRENCY} for stage in ("preprocessing", "predict")}
 
 
 def wine_copy(folder: Path, settings: dict[str, Any] | None = None) -> Path:
@@ -38,9 +34,16 @@ def wine_copy(folder: Path, settings: dict[str, Any] | None = None) -> Path:
     return folder / "wine.ipynb"
 
 
-def replica_pids(cluster: Cluster, app: str, deployment: str) -> list[int]:
-    details = ServeCluster(connect(cluster.dashboard)).applications()[app]["deployments"][deployment]
-    return [r["pid"] for r in details["replicas"] if r.get("pid") and r["state"] == "RUNNING"]
+def replica_pids(cluster: Cluster, app: str, deployment: str | None = None) -> list[int]:
+    """The running replicas' processes of one deployment of ``app`` (None: of all of them)."""
+    deployments = ServeCluster(connect(cluster.dashboard)).applications()[app]["deployments"]
+    return [
+        r["pid"]
+        for name, details in deployments.items()
+        if deployment in (None, name)
+        for r in details["replicas"]
+        if r.get("pid") and r["state"] == "RUNNING"
+    ]
 
 
 def rss_mib(pids: list[int]) -> float:
@@ -57,10 +60,10 @@ def record(name: str, figures: dict[str, Any]) -> None:
 def test_20000_requests_at_concurrency_32_all_answered_and_memory_flat(
     cluster: Cluster, home: Path, tmp_path: Path
 ) -> None:
-    result = publish(wine_copy(tmp_path, ROOMY), address=cluster.dashboard)
+    result = publish(wine_copy(tmp_path), address=cluster.dashboard)  # the defaults: one replica, no tuning
     app = f"{result.name}_v{result.version}"
     example = json.loads((home / "services" / result.name / f"v{result.version}" / "example_request.json").read_text())
-    pids = replica_pids(cluster, app, "predict") + replica_pids(cluster, app, "preprocessing")
+    pids = replica_pids(cluster, app)
     memory: dict[str, float] = {"at rest": rss_mib(pids)}
     try:
         started = time.monotonic()
