@@ -74,9 +74,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 bench: install
+	bash tools/setup_bench.sh
 	$(PY) bench/bench_convert.py
 	$(PY) bench/bench_publish.py
 	$(PY) bench/bench_service.py
+	$(PY) bench/bench_serving.py
 
 ## make wheel: dist/cellserve-*.whl and the sdist, with the production build of the sidebar inside
 wheel: $(INSTALLED)

@@ -83,7 +83,9 @@ class StageSettings(BaseModel):
         """Ray Serve deployment options, one for one (GPUs aside: see ``actor_options``)."""
         options: dict[str, Any] = {
             "max_ongoing_requests": self.ray_max_ongoing_requests,
-            "max_queued_requests": max(1, self.max_queued_requests),
+            # Ray Serve's router refuses a burst over its own limit before it hands any request to a replica:
+            # let a burst as large as the replica takes through, for the replica to admit or refuse.
+            "max_queued_requests": self.ray_max_ongoing_requests,
             "backpressure_config": {"retry_after_s": 1},  # Ray Serve's own 503s say when to come back too
         }
         if self.autoscaling:

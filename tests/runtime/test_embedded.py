@@ -84,7 +84,7 @@ def test_two_embedded_clusters_are_secure_and_apart(
     info = json.loads(shown.stdout)
     assert info["running"] is True
     assert info["services"]["calc"]["versions"] == [second.version]
-    assert info["services"]["calc"]["CPU"] == 0.5  # two stages at the default 0.25 CPU
+    assert info["services"]["calc"]["CPU"] == 0.25  # one deployment (both stages ask for the same) of 0.25 CPU
     # another Ray on the machine is left alone
     assert httpx.get(f"{ray_cluster.dashboard}/api/gcs_healthz", timeout=10).status_code == 200
 
