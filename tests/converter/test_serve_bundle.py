@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 
 from cellserve.converter import convert
 from cellserve.runtime._smoke import difference
@@ -183,3 +185,39 @@ def test_any_body_gets_a_json_answer_and_never_a_failure_of_cellserves_own(serve
         assert error["exception"] is True, error
     elif error is not None:
         assert error["message"]
+
+
+@pytest.fixture(scope="module")
+def openapi_operation(served: Served) -> Any:
+    """POST /predict as the service's own /openapi.json describes it, loaded by schemathesis."""
+    return schemathesis.openapi.from_url(f"{served.url}/openapi.json")["/predict"]["POST"]
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda mode: mode.value)
+def test_requests_generated_from_the_services_openapi_document(
+    served: Served, openapi_operation: Any, mode: GenerationMode
+) -> None:
+    """schemathesis makes requests from the service's own OpenAPI document: bodies that fit its request schema
+    (positive) and bodies that break it, or are not JSON at all (negative). Every answer is JSON; a fitting body
+    is never refused as malformed, a breaking one is a 4xx that says why, and no answer is a failure of
+    cellserve's own code (a 500 only ever reports an exception of the notebook's cells)."""
+    seen: list[int] = []
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(case=openapi_operation.as_strategy(generation_mode=mode))
+    def check(case: Any) -> None:
+        response = case.call(base_url=served.url, timeout=60)
+        seen.append(response.status_code)
+        body = response.json()
+        if mode is GenerationMode.POSITIVE:
+            assert response.status_code in (200, 500), response.text
+        else:
+            assert response.status_code in (400, 413, 415, 422, 500), response.text
+        if response.status_code >= 400:
+            assert body["error"]["message"], response.text
+        if response.status_code == 500:
+            assert body["error"]["exception"] is True, response.text
+
+    check()
+    assert seen, "schemathesis generated no request"
+    assert served.post(served.json_file("example_request.json")).status_code == 200  # still serving
