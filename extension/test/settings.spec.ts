@@ -31,7 +31,8 @@ describe('the fields', () => {
     expect(fieldsOf(null).map(spec => spec.key)).toEqual([
       'name',
       'input_variable',
-      'access'
+      'access',
+      'stages'
     ]);
     for (const stage of ['preprocessing', 'predict'] as const) {
       expect(fieldsOf(stage).map(spec => spec.setting)).toEqual([
@@ -42,7 +43,8 @@ describe('the fields', () => {
         'min_replicas',
         'max_replicas',
         'target_ongoing_requests',
-        'max_ongoing_requests'
+        'max_ongoing_requests',
+        'max_queued_requests'
       ]);
     }
   });
@@ -97,8 +99,14 @@ describe('readField', () => {
     expect(errorOf('input_variable', text)).toMatch(message);
   });
 
+  it('lets a replica keep no request waiting', () => {
+    expect(valueOf('predict.max_queued_requests', '0')).toBe(0);
+    expect(errorOf('predict.max_queued_requests', '-1')).toMatch(/≥ 0/);
+  });
+
   it('accepts only the listed choices', () => {
     expect(valueOf('access', 'token')).toBe('token');
+    expect(valueOf('stages', 'separate')).toBe('separate');
     expect(valueOf('predict.gpu', 'if-available')).toBe('if-available');
     expect(errorOf('access', 'private')).toBe(
       'Got "private" for access: it must be one of public, token.'

@@ -72,7 +72,19 @@ export function settingTexts(trans: TranslationBundle): Record<string, ISettingT
     },
     max_ongoing_requests: {
       label: trans.__('Max ongoing requests'),
-      help: trans.__('Most requests a replica handles at once.')
+      help: trans.__('Most requests a replica works on at once.')
+    },
+    max_queued_requests: {
+      label: trans.__('Max queued requests'),
+      help: trans.__(
+        'Most requests a replica keeps waiting for a turn; above that the service answers 503 with Retry-After at once.'
+      )
+    },
+    stages: {
+      label: trans.__('Deployments'),
+      help: trans.__(
+        "'auto': both stages in one deployment when they ask for the same resources, two otherwise. 'one': always one, with predict's settings. 'separate': always two (a predict replica that dies costs no request)."
+      )
     }
   };
 }

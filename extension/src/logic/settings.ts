@@ -65,6 +65,14 @@ const SERVICE_SETTINGS: readonly IFieldSpec[] = [
     kind: 'choice',
     defaultText: 'public',
     choices: ['public', 'token']
+  },
+  {
+    key: 'stages',
+    stage: null,
+    setting: 'stages',
+    kind: 'choice',
+    defaultText: 'auto',
+    choices: ['auto', 'one', 'separate']
   }
 ];
 
@@ -90,7 +98,8 @@ function stageFields(stage: StageName): IFieldSpec[] {
     field('min_replicas', 'integer', '1', { min: 0 }),
     field('max_replicas', 'integer', '1', { min: 1 }),
     field('target_ongoing_requests', 'number', '2', { min: 0, exclusiveMin: true }),
-    field('max_ongoing_requests', 'integer', '8', { min: 1 })
+    field('max_ongoing_requests', 'integer', '8', { min: 1 }),
+    field('max_queued_requests', 'integer', '64', { min: 0 })
   ];
 }
 
