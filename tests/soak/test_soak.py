@@ -102,7 +102,9 @@ def kill_a_replica_during_a_load(
     result = publish(wine_copy(tmp_path, settings), address=cluster.dashboard)
     app = f"{result.name}_v{result.version}"
     example = json.loads((home / "services" / result.name / f"v{result.version}" / "example_request.json").read_text())
-    victims = replica_pids(cluster, app, deployment)
+    deadline = time.monotonic() + 120  # Serve calls the app running once one replica is; wait for both
+    while len(victims := replica_pids(cluster, app, deployment)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert len(victims) == 2
     try:
         with Load(result.endpoint, example, concurrency=8, max_requests=400, max_seconds=300) as load:
