@@ -54,7 +54,7 @@ test: $(BUNDLE_INSTALLED) extension system
 	cd extension && $(JLPM) test
 	$(PY) -m pytest -m "not soak"
 
-## make soak: 20,000 requests at concurrency 32 against a published example, and a predict replica killed
+## make soak: 20,000 requests at concurrency 32 against a published example, and a replica killed (of two deployments, and of one)
 ## during a load (bounded in requests and time, loopback only); figures in test-artifacts/soak.json
 soak: $(BUNDLE_INSTALLED) system
 	$(PY) -m pytest -m soak -s

@@ -1,5 +1,6 @@
 """Long runs, bounded in requests and time, on loopback (`make soak`): a published example under load at
-concurrency 32, and a predict replica killed in the middle of a load. Figures go to test-artifacts/soak.json."""
+concurrency 32, and a replica killed in the middle of a load (a predict replica of two deployments, and a replica
+of one). Figures go to test-artifacts/soak.json."""
 
 from __future__ import annotations
 
