@@ -236,6 +236,11 @@ class ServiceSettings(BaseModel):
             return None if pre.without_optional_gpu() == predict.without_optional_gpu() else False
         return False
 
+    def deployed_stages(self) -> tuple[str, ...]:
+        """The stages whose settings become deployments: predict's alone when the stages run as one, both
+        otherwise (and both where an 'if-available' GPU decides it at start: the larger of the two cases)."""
+        return ("predict",) if self.one_deployment() else ("preprocessing", "predict")
+
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str | None) -> str | None:

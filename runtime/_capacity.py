@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from cellserve.converter import ServiceSettings
+from cellserve.converter import ServiceSettings, StageSettings
 from cellserve.exceptions import ClusterError
 
 from . import _routes as routes
@@ -59,7 +59,7 @@ def by_service(apps: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def needed(settings: ServiceSettings) -> list[float]:
     """CPUs of each replica one version starts with (each stage's fewest replicas, at least one)."""
-    stages = (settings.predict,) if settings.one_deployment() else (settings.preprocessing, settings.predict)
+    stages: list[StageSettings] = [getattr(settings, name) for name in settings.deployed_stages()]
     return [stage.num_cpus for stage in stages for _ in range(max(1, stage.min_replicas))]
 
 

@@ -21,7 +21,7 @@ def check_resources(cluster: Cluster, settings: ServiceSettings) -> list[str]:
     nodes = node_resources(cluster)
     total_gpus = sum(node.get("GPU", 0) for node in nodes)
     warnings: list[str] = []
-    for stage in ("predict",) if settings.one_deployment() else ("preprocessing", "predict"):
+    for stage in settings.deployed_stages():
         wanted: StageSettings = getattr(settings, stage)
         need: dict[str, float] = {"CPU": wanted.num_cpus}
         if wanted.memory:

@@ -287,11 +287,11 @@ class Preprocessing:
             if setup is not None:
                 setup()
             self.predict_stage: DeploymentHandle[Any] | None = None
+            self.admission = Admission(predict.max_ongoing, predict.max_queued)  # the one deployment has predict's
         else:
             self.stage, self.local_predict, self.predict_stage = Stage(spec), None, predict
+            self.admission = Admission(spec.max_ongoing, spec.max_queued)
         self.service = service
-        admitting = predict if isinstance(predict, StageSpec) else spec
-        self.admission = Admission(admitting.max_ongoing, admitting.max_queued)
         self.schema = service.schema()
         self.checker = RequestChecker(self.schema)
         self.release = service.release()
@@ -518,8 +518,8 @@ def build_app(service: ServiceSpec, preprocessing: StageSpec, predict: StageSpec
     deployment when both stages end up with the same options on this cluster (an 'if-available' GPU decided).
     """
     ingress: Any = Preprocessing  # a Ray Serve Deployment (the decorator's type is not visible to mypy)
-    predict_options = _options(predict)
-    if stages == "one" or (stages == "auto" and _options(preprocessing) == predict_options):
+    preprocessing_options, predict_options = _options(preprocessing), _options(predict)
+    if stages == "one" or (stages == "auto" and preprocessing_options == predict_options):
         return ingress.options(name=FUSED, **predict_options).bind(predict, preprocessing, service)
     predict_app = cast(Any, Predict).options(**predict_options).bind(predict)
-    return ingress.options(**_options(preprocessing)).bind(predict_app, preprocessing, service)
+    return ingress.options(**preprocessing_options).bind(predict_app, preprocessing, service)

@@ -115,7 +115,11 @@ GPU_IF_AVAILABLE = {"num_gpus": 0.5, "gpu": "if-available"}
     ],
 )
 def test_stages_run_as_one_deployment_when_they_ask_for_the_same(raw: dict[str, Any], one: bool | None) -> None:
-    assert parse_settings(raw, source="nb.ipynb").one_deployment() is one
+    settings = parse_settings(raw, source="nb.ipynb")
+    assert settings.one_deployment() is one
+    # What the capacity and preflight checks count: one deployment's settings, or both stages' (also where
+    # the start decides, the larger case).
+    assert settings.deployed_stages() == (("predict",) if one else ("preprocessing", "predict"))
 
 
 def test_a_replica_takes_its_waiting_requests_and_their_refusals_from_ray_serve() -> None:
