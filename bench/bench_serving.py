@@ -1,12 +1,13 @@
 """Serving speed side by side: the same model served six ways, measured in one run on one machine.
 
 For the digits and wine examples: the cellserve endpoint as published (defaults: one deployment),
-cellserve with its stages forced apart (two deployments, to show the hop), a hand-written Ray Serve
-app (bench/peers/ray_serve_app.py), BentoML, LitServe, plain FastAPI + uvicorn, and the in-process
-call (the floor). wrk (its own process) posts the notebook's example request over loopback at
-concurrency 1, 8 and 32, and once beyond (128) for the overload behaviour. Every server gets the
-same CPU budget: one process or replica serving (BentoML and LitServe: one worker), torch on one
-thread, all on this machine's cores beside wrk; the Ray cluster is stopped before the peers without Ray
+cellserve with its stages forced apart (two deployments, to show the hop), digits with dynamic batching
+(examples/digits-batched.ipynb), a hand-written Ray Serve app (bench/peers/ray_serve_app.py), Ray Serve's
+own floor here (bench/peers/ray_floor.py: a constant answer, no model, no body read), BentoML, LitServe,
+plain FastAPI + uvicorn, and the in-process call. wrk (its own process) posts the notebook's example
+request over loopback at concurrency 1, 8 and 32, and once beyond (128) for the overload behaviour. Every
+server gets the same CPU budget: one process or replica serving (BentoML and LitServe: one worker), torch on
+one thread, all on this machine's cores beside wrk; the Ray cluster is stopped before the peers without Ray
 run. Results: bench/results/serving-<date>.json and serving.md. Run with `make bench` (or
 `BENCH_SECONDS=4 python bench/bench_serving.py` for a quick look).
 """
@@ -38,7 +39,19 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 CONCURRENCY = (1, 8, 32)
 OVERLOAD = 128
 EXAMPLES = ("digits", "wine")
-WAYS = ("cellserve", "cellserve, two deployments", "Ray Serve by hand", "BentoML", "LitServe", "FastAPI")
+BATCHED = "cellserve, batched"
+FLOOR = "Ray Serve floor (constant answer)"
+WAYS = (
+    "cellserve",
+    "cellserve, two deployments",
+    BATCHED,
+    "Ray Serve by hand",
+    FLOOR,
+    "BentoML",
+    "LitServe",
+    "FastAPI",
+)
+BATCHED_EXAMPLES = {"digits": "digits-batched"}  # the example notebooks written for a batch
 BASELINE = "Ray Serve by hand"
 
 
@@ -94,9 +107,18 @@ def on_ray(results: dict[str, dict[str, Any]], folder: Path) -> None:
     try:
         for example in EXAMPLES:
             body = json.dumps(models.example(example)).encode()
-            for way, settings in (("cellserve", {}), ("cellserve, two deployments", {"stages": "separate"})):
-                name = f"bench-{example}" + ("-two" if settings else "")
-                path = notebook_copy(example, folder / name, {"name": name, **settings})
+            ways: list[tuple[str, str, dict[str, Any]]] = [
+                ("cellserve", example, {}),
+                ("cellserve, two deployments", example, {"stages": "separate"}),
+            ]
+            if example in BATCHED_EXAMPLES:  # its own settings: batch of up to 32, 5 ms wait
+                ways.append((BATCHED, BATCHED_EXAMPLES[example], {}))
+            for way, notebook, settings in ways:
+                name = {"cellserve": f"bench-{example}", BATCHED: f"bench-{example}-batched"}.get(
+                    way, f"bench-{example}-two"
+                )
+                (folder / name).mkdir(exist_ok=True)
+                path = notebook_copy(notebook, folder / name, {"name": name, **settings})
                 result = publish(path)
                 try:
                     print(f"{way}: {example} at {result.endpoint}", flush=True)
@@ -105,19 +127,23 @@ def on_ray(results: dict[str, dict[str, Any]], folder: Path) -> None:
                 finally:
                     delete(result.name)
             results[example][BASELINE] = by_hand(serve, example, body)
+        floor = by_hand(serve, "floor", b'{"pixels": [0]}', import_path="ray_floor:app")
+        for example in EXAMPLES:
+            results[example][FLOOR] = floor
     finally:
         stop()
 
 
-def by_hand(serve: Any, example: str, body: bytes) -> dict[str, Any]:
-    """Deploy bench/peers/ray_serve_app.py for ``example`` beside nothing else, measure it, remove it."""
+def by_hand(serve: Any, example: str, body: bytes, import_path: str = "ray_serve_app:app_builder") -> dict[str, Any]:
+    """Deploy bench/peers/ray_serve_app.py for ``example`` (or another app of bench/peers) beside nothing else,
+    measure it, remove it."""
     name = f"by-hand-{example}"
     declared = serve.declared()
     app = {
         "name": name,
         "route_prefix": f"/{name}",
-        "import_path": "ray_serve_app:app_builder",
-        "args": {"model": example},
+        "import_path": import_path,
+        **({"args": {"model": example}} if import_path.endswith(":app_builder") else {}),
         "runtime_env": {
             "working_dir": serve.upload(PEERS),
             "env_vars": {"CELLSERVE_BENCH_MODELS": str(models.cache_dir()), "OMP_NUM_THREADS": "1"},
@@ -128,7 +154,7 @@ def by_hand(serve: Any, example: str, body: bytes) -> dict[str, Any]:
         serve.wait_running(name, stage="bench", timeout=300)
         url = f"http://127.0.0.1:8000/{name}"
         wait_ready(url, body, timeout=60)
-        print(f"{BASELINE}: {example} at {url}", flush=True)
+        print(f"{import_path}: {example} at {url}", flush=True)
         return measure(url, body, replica_rss(serve, name))
     finally:
         serve.apply(declared, stage="bench")
@@ -211,9 +237,6 @@ def main() -> None:
     for example in EXAMPLES:
         models.prepare(example)
     with isolated_home(), tempfile.TemporaryDirectory(prefix="cellserve-bench-nb-") as folder:
-        for example in EXAMPLES:
-            for suffix in ("", "-two"):
-                (Path(folder) / f"bench-{example}{suffix}").mkdir()
         on_ray(results, Path(folder))
     without_ray(results)
     document = {"machine": machine(), "date": date, "seconds_per_run": SECONDS, "results": results}

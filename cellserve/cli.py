@@ -71,6 +71,39 @@ def convert(
     out.print(str(bundle.path), soft_wrap=True)
 
 
+@app.command()
+def settings(
+    notebook: Annotated[Path, typer.Argument(help="The .ipynb file.")],
+    assignments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="KEY=VALUE pairs, dotted for groups: batch.max_size=32 predict.num_gpus=0.5 stages=separate. "
+            "VALUE is read as JSON where it is JSON (32, null, {...}), as text otherwise.",
+            show_default=False,
+        ),
+    ] = None,
+    unset: Annotated[
+        list[str] | None, typer.Option("--unset", help="A setting (or group) to remove: its default applies.")
+    ] = None,
+) -> None:
+    """Show NOTEBOOK's cellserve settings, or change them (checked as a publish checks them; the notebook is only
+    written when they pass). The same settings as the sidebar's form; `cellserve settings NB batch.max_size=32`
+    turns on batching."""
+    from cellserve.converter import edit_settings, setting_value
+
+    assign = {}
+    for pair in assignments or []:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            err.print(f"[bold red]error:[/bold red] {escape(pair)!r} is not KEY=VALUE (e.g. batch.max_size=32).")
+            raise typer.Exit(2)
+        assign[key.strip()] = setting_value(text)
+    current = _guarded(lambda: edit_settings(notebook, assign, unset or []))
+    if assign or unset:
+        err.print(f"[green]Saved[/green] {notebook}'s settings (the rest are defaults).", highlight=False)
+    _print_json(current)
+
+
 def _guarded(action: Callable[[], T], *, as_json: bool = False) -> T:
     """Run ``action``; a cellserve error is printed (what, where, what to do) and exits with status 1."""
     try:

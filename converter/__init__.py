@@ -4,6 +4,7 @@ from ._analysis import Plan, StagePlan, analyse
 from ._bundle import STEP_MESSAGES, Bundle, convert, write_bundle
 from ._capture import Capture, CaptureStep, FileUse, capture_code, capture_headless
 from ._check import check_notebook
+from ._edit import edit_settings, setting_value
 from ._fingerprint import inputs_fingerprint
 from ._live_capture import capture_in_kernel, capture_in_namespace
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
@@ -35,12 +36,14 @@ __all__ = [
     "cell_of",
     "check_notebook",
     "convert",
+    "edit_settings",
     "files_to_ship",
     "inputs_fingerprint",
     "is_service_name",
     "notebook_from_json",
     "parse_settings",
     "read_notebook",
+    "setting_value",
     "token_digest",
     "write_bundle",
 ]

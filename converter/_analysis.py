@@ -84,6 +84,8 @@ def analyse(notebook: Notebook) -> Plan:
     handed = pre_flow.stores | {notebook.settings.input_variable}
     predict_needs = predict_flow.unresolved()
     handoff = [name for name in predict_needs if name in handed]
+    if notebook.settings.batch is not None:
+        _check_batchable(notebook, by_role[Role.PREPROCESSING], by_role[Role.PREDICT][0], handoff)
     pre = StagePlan(Role.PREPROCESSING, by_role[Role.PREPROCESSING], [notebook.settings.input_variable], handoff)
     predict = StagePlan(Role.PREDICT, by_role[Role.PREDICT], handoff)
 
@@ -233,6 +235,28 @@ class _Resolver:
             "notebook. Define it in a cell (or import it) so cellserve can carry it into the service.",
             cell=number,
             line=line,
+        )
+
+
+def _check_batchable(
+    notebook: Notebook, preprocessing: list[ParsedCell], first: ParsedCell, handoff: list[str]
+) -> None:
+    """Batching hands predict a list of each value preprocessing makes: there must be such values."""
+    if not preprocessing:
+        raise AnalysisError(
+            f"{notebook.path}: batch is set but no cell is tagged preprocessing. With batching, the predict cells "
+            "are handed a list of each value the preprocessing cells make (one item per request): tag the cell "
+            "that reads the request 'cellserve:preprocessing'.",
+            cell=first.cell.number,
+        )
+    request = notebook.settings.input_variable
+    if not handoff or request in handoff:
+        what = f"the request itself ({request!r})" if request in handoff else "nothing the preprocessing cells make"
+        raise AnalysisError(
+            f"{notebook.path}, cell {first.cell.number}: batch is set but the predict cells read {what}. With "
+            "batching they are handed lists of the values the preprocessing cells make: read only those in "
+            "predict, or remove batch.",
+            cell=first.cell.number,
         )
 
 

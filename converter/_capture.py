@@ -90,6 +90,7 @@ def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:
         "setup_globals": sorted(plan.setup_globals),
         "input_variable": plan.notebook.settings.input_variable,
         "output_count": output_count,
+        "batch": _batch_spec(plan),
     }
     values = (_HERE / "bundle_files" / "cellserve_values.py").read_text()
     kernel_side = (_HERE / "_kernel_capture.py").read_text().replace("from __future__ import annotations\n", "")
@@ -102,6 +103,17 @@ def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:
         "__cellserve_capture(globals())\n"
         "del __cellserve_capture\n"
     )
+
+
+def _batch_spec(plan: Plan) -> dict[str, Any] | None:
+    """What the kernel checks of a batched predict stage: the handed-off names and the cells to name."""
+    if plan.notebook.settings.batch is None:
+        return None
+    return {
+        "handoff": plan.predict.params,
+        "predict_cell": plan.predict.cells[0].cell.number,
+        "output_cell": plan.output_cell.cell.number,
+    }
 
 
 def watch_code() -> str:
@@ -193,8 +205,10 @@ def read_report(plan: Plan, out: Path, cells_by_run: dict[int, int] | None = Non
         for u in report["unpicklable"]
     ]
     problems += [f"  - {n['what']} is not JSON: {n['reason']}." for n in report.get("not_json", [])]
+    problems += [f"  - cell {b['cell']}: {b['message']}." for b in report.get("batch", [])]
     if problems:
-        first = next((m["cell"] for m in report["missing"] if m["cell"]), None)
+        cells = [m["cell"] for m in report["missing"]] + [b["cell"] for b in report.get("batch", [])]
+        first = next((cell for cell in cells if cell), None)
         raise CaptureError(f"{path}: cannot capture the service's values:\n" + "\n".join(problems), cell=first)
     files = _file_uses(report.get("files"), plan.notebook.path.parent.resolve(), cells_by_run or {})
     return Capture(report["requirements"], report["local_modules"], report["has_expected"], files)

@@ -55,9 +55,9 @@ def serve_config(plan: Plan) -> str:
             "# run as one deployment, and sets their options, with GPUs only if the cluster has some.",
         ]
     elif one:
-        app["deployments"] = [_deployment(ONE_DEPLOYMENT, settings.predict)]
+        app["deployments"] = [_deployment(ONE_DEPLOYMENT, settings.stage("predict"))]
     else:
-        app["deployments"] = [_deployment(s.role.value, getattr(settings, s.role.value)) for s in plan.stages]
+        app["deployments"] = [_deployment(s.role.value, settings.stage(s.role.value)) for s in plan.stages]
         header += [
             "# A stage whose GPU is 'if-available' has no ray_actor_options here: app.py sets them",
             "# when the app starts, with GPUs only if the cluster has some.",

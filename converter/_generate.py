@@ -88,7 +88,7 @@ def _app_lines(plan: Plan) -> list[str]:
     lines += [f"        {key}={value!r}," for key, value in service.items()]
     lines.append("    ),")
     for stage in plan.stages:
-        stage_settings: StageSettings = getattr(settings, stage.role.value)
+        stage_settings: StageSettings = settings.stage(stage.role.value)
         setup = "stage_setup" if stage.runs_setup else "None"
         lines += [
             "    cellserve.StageSpec(",
@@ -101,6 +101,11 @@ def _app_lines(plan: Plan) -> list[str]:
             f"        deployment_options={stage_settings.deployment_options()!r},",
             f"        max_ongoing={stage_settings.max_ongoing_requests!r},",
             f"        max_queued={stage_settings.max_queued_requests!r},",
-            "    ),",
         ]
-    return [*lines, f"    stages={settings.stages!r},", ")"]
+        if stage.role is Role.PREDICT and settings.batch is not None:
+            batch = settings.batch
+            lines.append(f"        batch=cellserve.Batch(max_size={batch.max_size!r}, wait_ms={batch.wait_ms!r}),")
+        lines.append("    ),")
+    one = settings.one_deployment()
+    layout = "auto" if one is None else "one" if one else "separate"
+    return [*lines, f"    stages={layout!r},", ")"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # at run time, cellserve_values' source is executed just before this code
-    from cellserve.converter.bundle_files.cellserve_values import to_jsonable
+    from cellserve.converter.bundle_files.cellserve_values import batch_items, to_jsonable
 _EXCLUDED_DISTRIBUTIONS = {"ray", "cellserve"}
 _FILE_WATCH = "cellserve_file_watch"  # the module _kernel_files.watch registers, when the run installed it
 
@@ -50,9 +50,56 @@ def capture(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     outputs = namespace.get("Out", {})
     report["has_expected"] = spec["output_count"] in outputs
     expected = outputs.get(spec["output_count"])
+    if spec.get("batch") is not None:
+        expected = _check_batch(namespace, spec["batch"], expected, report)
     _write_value(out / "expected_response.json", expected, report, "the last predict cell's output")
     (out / "capture.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def _check_batch(namespace: dict[str, Any], batch: dict[str, Any], shown: Any, report: dict[str, Any]) -> Any:
+    """With batching on, the notebook's own run must be a batch: each handed-off value a list, one item per
+    request, and the last predict cell's output a list of the same length. Problems go to the report, naming
+    the cell; the expected response is the output's first item (the example request's answer)."""
+    problems: list[dict[str, Any]] = report.setdefault("batch", [])
+    sizes = {}
+    for name in batch["handoff"]:
+        value = namespace.get(name)
+        if isinstance(value, list):
+            sizes[name] = len(value)
+            continue
+        problems.append(
+            {
+                "cell": batch["predict_cell"],
+                "message": (
+                    f"with batching on, the predict cells are handed a list of {name!r} (one item per request), but "
+                    f"in the notebook {name!r} is a {type(value).__name__} when they run. Make it a list before "
+                    f"the first predict cell (for the example alone: {name} = [{name}]) and write the predict "
+                    "cells for a list"
+                ),
+            }
+        )
+    if problems or not report["has_expected"]:
+        return shown
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name!r} has {size}" for name, size in sizes.items())
+        problems.append({"cell": batch["predict_cell"], "message": f"the handed-off lists differ in length ({listed})"})
+        return shown
+    items = batch_items(shown)
+    size = next(iter(sizes.values()), 1)
+    if items is None or len(items) != size:
+        got = f"a {type(shown).__name__}" if items is None else f"{len(items)} items"
+        problems.append(
+            {
+                "cell": batch["output_cell"],
+                "message": (
+                    f"with batching on, the last predict cell answers a list with one item per request: "
+                    f"{size} here, but it shows {got}"
+                ),
+            }
+        )
+        return shown
+    return items[0] if items else None
 
 
 def _modules_of_setup_values(cloudpickle: Any, namespace: dict[str, Any], names: list[str]) -> set[str]:

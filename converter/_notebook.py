@@ -17,6 +17,8 @@ from cellserve.exceptions import AnalysisError, NotebookError
 from ._settings import ServiceSettings, parse_settings, service_name_from_path
 
 TAG_PREFIX = "cellserve:"
+METADATA_KEY = "cellserve"
+"""The notebook metadata key of the service's settings."""
 
 
 class Role(StrEnum):
@@ -87,7 +89,7 @@ def notebook_from_node(node: NotebookNode, path: Path) -> Notebook:
         for index, cell in enumerate(node.cells)
         if cell.cell_type == "code"
     ]
-    settings = parse_settings(node.metadata.get("cellserve"), source=str(path))
+    settings = parse_settings(node.metadata.get(METADATA_KEY), source=str(path))
     notebook = Notebook(path, node, cells, settings)
     if not notebook.tagged(Role.PREDICT):
         raise AnalysisError(

@@ -124,6 +124,29 @@ class StageSettings(BaseModel):
         return self.gpu == "if-available" and self.num_gpus > 0
 
 
+class BatchSettings(BaseModel):
+    """Dynamic batching of the predict stage (Ray Serve's ``@serve.batch``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_size: int = Field(
+        ...,
+        ge=2,
+        le=1024,
+        description=(
+            "Most requests in one run of the predict cells. With batching on, each value handed from preprocessing "
+            "is a list with one item per request, and the predict cells answer a list of the same length. "
+            "predict's max_ongoing_requests is raised to at least this."
+        ),
+    )
+    wait_ms: float = Field(
+        10,
+        ge=0,
+        le=10_000,
+        description="Longest a request waits for others to fill its batch, in milliseconds.",
+    )
+
+
 class FileSettings(BaseModel):
     """Which files travel with the service besides its code and captured values."""
 
@@ -223,6 +246,20 @@ class ServiceSettings(BaseModel):
     )
     preprocessing: StageSettings = Field(default_factory=StageSettings)
     predict: StageSettings = Field(default_factory=StageSettings)
+    batch: BatchSettings | None = Field(
+        None,
+        description=(
+            "Dynamic batching of the predict stage: {max_size, wait_ms}. None: the predict cells run once per request."
+        ),
+    )
+
+    def stage(self, role: str) -> StageSettings:
+        """A stage's settings as they are deployed: predict's max_ongoing_requests is at least batch.max_size
+        (a replica that may work on fewer requests at once never fills a batch)."""
+        settings: StageSettings = getattr(self, role)
+        if role == "predict" and self.batch is not None and settings.max_ongoing_requests < self.batch.max_size:
+            return settings.model_copy(update={"max_ongoing_requests": self.batch.max_size})
+        return settings
 
     def one_deployment(self) -> bool | None:
         """Whether the two stages run as one deployment; None where an 'if-available' GPU decides it when the

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.notebooks import make_notebook
@@ -55,3 +57,27 @@ def test_an_unresolved_name_names_the_cell(tmp_path: Path) -> None:
     result = cellserve("convert", notebook, "-o", tmp_path / "bundle")
     assert result.returncode == 1
     assert "cell 2 (predict), line 1: name 'mystery'" in " ".join(result.stderr.split())
+
+
+def test_settings_are_shown_changed_checked_and_removed(tmp_path: Path) -> None:
+    notebook = make_notebook(
+        tmp_path / "nb.ipynb", [("payload = [1, 2]", None), ("sum(payload)", "predict")], {"predict": {"num_cpus": 1}}
+    )
+    shown = cellserve("settings", notebook)
+    assert json.loads(shown.stdout) == {"predict": {"num_cpus": 1}}
+
+    turned_on = cellserve("settings", notebook, "batch.max_size=16", "batch.wait_ms=2.5", "stages=separate")
+    assert turned_on.returncode == 0, turned_on.stderr
+    wanted = {"predict": {"num_cpus": 1}, "batch": {"max_size": 16, "wait_ms": 2.5}, "stages": "separate"}
+    assert json.loads(turned_on.stdout) == wanted
+    assert nbformat.read(notebook, as_version=4).metadata["cellserve"] == wanted
+
+    refused = cellserve("settings", notebook, "batch.max_size=1")
+    assert refused.returncode == 1
+    assert "got 1 for batch.max_size" in refused.stderr
+    assert nbformat.read(notebook, as_version=4).metadata["cellserve"] == wanted  # not written
+
+    removed = cellserve("settings", notebook, "--unset", "batch", "--unset", "stages", "--unset", "predict.num_cpus")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout) == {}
+    assert "cellserve" not in nbformat.read(notebook, as_version=4).metadata

@@ -8,6 +8,8 @@ are needed to run it: cellserve itself is not.
 import asyncio
 import contextlib
 import copy
+import functools
+import inspect
 import json
 import logging
 import os
@@ -25,7 +27,7 @@ import cloudpickle
 import ray
 from cellserve_access import COOKIE, Access
 from cellserve_request import RequestChecker, RequestError, parse
-from cellserve_values import cell_of, infer_schema, to_jsonable
+from cellserve_values import batch_items, cell_of, infer_schema, to_jsonable
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.responses import JSONResponse as _StarletteJSON
@@ -52,6 +54,15 @@ def display(*objects: Any, **_: Any) -> None:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Dynamic batching of the predict stage: at most ``max_size`` requests per run of its cells, a request
+    waiting at most ``wait_ms`` for others to join it."""
+
+    max_size: int
+    wait_ms: float
+
+
+@dataclass(frozen=True)
 class StageSpec:
     """One stage: the function holding its cells and the resources it asks for."""
 
@@ -64,6 +75,7 @@ class StageSpec:
     deployment_options: dict[str, Any] = field(default_factory=dict)
     max_ongoing: int = 8
     max_queued: int = 64
+    batch: Batch | None = None
 
 
 class OverloadedError(Exception):
@@ -174,6 +186,34 @@ class Stage:
         except Exception as exc:  # user code: report it, keep serving
             return {"error": self.describe(exc)}
 
+    def run_batch(self, handoffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One run of the cells for a batch: each handed-off value becomes the list of every request's, and the
+        answer must be a list with one item per request. Each request's outcome, as :meth:`run` gives it."""
+        inputs = {name: [handoff[name] for handoff in handoffs] for name in handoffs[0]}
+        outcome = self.run(inputs)
+        if "error" in outcome:
+            return [copy.deepcopy(outcome) for _ in handoffs]
+        items = batch_items(outcome["value"])
+        if items is None or len(items) != len(handoffs):
+            got = type(outcome["value"]).__name__ if items is None else f"{len(items)} items"
+            error = {
+                "type": "BatchContractError",
+                "message": (
+                    f"With batching on, the predict cells answer a list with one item per request; for a batch of "
+                    f"{len(handoffs)} they answered {got}."
+                ),
+                "stage": self.spec.name,
+                **self.last_cell(),
+            }
+            logger.warning("%s: %s", self.spec.name, error["message"])
+            return [dict(error=dict(error)) for _ in handoffs]
+        return [{"value": item} for item in items]
+
+    def last_cell(self) -> dict[str, Any]:
+        """The cell whose last expression is the stage's answer."""
+        lines, first = inspect.getsourcelines(self.spec.function)
+        return dict(cell_of(self.source.read_text(), first + len(lines) - 1))
+
     def describe(self, exc: BaseException) -> dict[str, Any]:
         error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc), "stage": self.spec.name}
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == self.source]
@@ -201,17 +241,47 @@ def _unavailable(exc: Exception) -> JSONResponse:
 class Predict:
     def __init__(self, spec: StageSpec) -> None:
         self.stage = Stage(spec)
+        batch = spec.batch
+        self.batcher = None if batch is None else Batcher(batch, functools.partial(_answers_of, self.stage))
 
     def placement(self) -> dict[str, Any]:
         return self.stage.placement()
 
     async def __call__(self, handoff: dict[str, Any]) -> dict[str, Any]:
-        return await asyncio.to_thread(_answer_of, self.stage, handoff)
+        if self.batcher is None:
+            return await asyncio.to_thread(_answer_of, self.stage, handoff)
+        outcome: dict[str, Any] = await self.batcher(handoff)
+        return outcome
+
+
+class Batcher:
+    """Gathers concurrent calls into batches with Ray Serve's ``@serve.batch`` (at most ``max_size``, the first
+    waiting at most ``wait_ms`` for others); each batch is one call of ``run_many`` in a worker thread, which
+    answers each item in order."""
+
+    def __init__(self, batch: Batch, run_many: Callable[[list[Any]], list[Any]]) -> None:
+        self.run_many = run_many
+        gather = serve.batch(max_batch_size=batch.max_size, batch_wait_timeout_s=batch.wait_ms / 1000)
+        self.submit: Callable[[Any], Any] = gather(self._run)
+
+    async def __call__(self, item: Any) -> Any:
+        return await self.submit(item)
+
+    async def _run(self, items: list[Any]) -> list[Any]:
+        return await asyncio.to_thread(self.run_many, items)
 
 
 def _answer_of(stage: Stage, handoff: dict[str, Any]) -> dict[str, Any]:
     """The predict stage's outcome, its value made JSON-able (a value that cannot be is the cell's error)."""
-    outcome = stage.run(handoff)
+    return _jsonable(stage, stage.run(handoff))
+
+
+def _answers_of(stage: Stage, handoffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each request's outcome of one batched run of the predict stage."""
+    return [_jsonable(stage, outcome) for outcome in stage.run_batch(handoffs)]
+
+
+def _jsonable(stage: Stage, outcome: dict[str, Any]) -> dict[str, Any]:
     if "value" in outcome:
         try:
             outcome["value"] = to_jsonable(outcome["value"])
@@ -287,9 +357,12 @@ class Preprocessing:
             if setup is not None:
                 setup()
             self.predict_stage: DeploymentHandle[Any] | None = None
+            # With batching, a batch of requests is read and run in one worker thread: one hop per batch.
+            self.batcher = None if predict.batch is None else Batcher(predict.batch, self.read_and_run_batch)
             self.admission = Admission(predict.max_ongoing, predict.max_queued)  # the one deployment has predict's
         else:
             self.stage, self.local_predict, self.predict_stage = Stage(spec), None, predict
+            self.batcher = None
             self.admission = Admission(spec.max_ongoing, spec.max_queued)
         self.service = service
         self.schema = service.schema()
@@ -373,10 +446,15 @@ class Preprocessing:
         """The request read and answered in its turn (waiting for it counts towards request_timeout_s): off the
         event loop, in one worker thread where both stages run here."""
         async with self.admission.turn():
+            if self.batcher is not None:
+                found = await self.batcher(body)
+                if isinstance(found, RequestError):
+                    raise found
+                outcome: dict[str, Any] = found
+                return outcome
             if self.local_predict is not None:
                 return await asyncio.to_thread(self.read_and_run_both, body)
-            payload = await asyncio.to_thread(self.read, body)
-            outcome = await asyncio.to_thread(self.stage.run, {self.service.input_variable: payload})
+            outcome = await asyncio.to_thread(self.read_and_preprocess, body)
             if "value" in outcome:
                 outcome = await self.call_predict(outcome["value"])
             return outcome
@@ -386,6 +464,30 @@ class Preprocessing:
         payload = parse(body)
         self.checker.check(payload)
         return payload
+
+    def read_and_preprocess(self, body: bytes) -> dict[str, Any]:
+        return self.stage.run({self.service.input_variable: self.read(body)})
+
+    def read_and_run_batch(self, bodies: list[bytes]) -> list[dict[str, Any] | RequestError]:
+        """A batch of requests in one worker thread: each read and preprocessed on its own (a malformed one is
+        its own 4xx, a preprocessing error its own 500), then one run of the predict cells for the rest."""
+        assert self.local_predict is not None
+        results: list[dict[str, Any] | RequestError] = []
+        handoffs, waiting = [], []
+        for body in bodies:
+            try:
+                outcome = self.read_and_preprocess(body)
+            except RequestError as problem:
+                results.append(problem)
+                continue
+            if "value" in outcome:
+                handoffs.append(outcome["value"])
+                waiting.append(len(results))
+            results.append(outcome)
+        if handoffs:
+            for place, answer in zip(waiting, _answers_of(self.local_predict, handoffs), strict=True):
+                results[place] = answer
+        return results
 
     def read_and_run_both(self, body: bytes) -> dict[str, Any]:
         """Read the request, then run both stages in this replica."""
@@ -514,12 +616,14 @@ def _options(spec: StageSpec) -> dict[str, Any]:
 def build_app(service: ServiceSpec, preprocessing: StageSpec, predict: StageSpec, stages: str = "separate") -> Any:
     """The Ray Serve application: the preprocessing stage is the HTTP ingress and calls predict.
 
-    ``stages`` is "one" (both stages in one deployment, with predict's options), "separate", or "auto": one
-    deployment when both stages end up with the same options on this cluster (an 'if-available' GPU decided).
+    ``stages`` is "one" (both stages in one deployment, with predict's options), "separate", or "auto" (the
+    converter's choice where an 'if-available' GPU decides it, the stages' settings being otherwise the same):
+    one deployment when both stages end up asking for the same resources on this cluster.
     """
     ingress: Any = Preprocessing  # a Ray Serve Deployment (the decorator's type is not visible to mypy)
     preprocessing_options, predict_options = _options(preprocessing), _options(predict)
-    if stages == "one" or (stages == "auto" and preprocessing_options == predict_options):
+    same_resources = preprocessing_options["ray_actor_options"] == predict_options["ray_actor_options"]
+    if stages == "one" or (stages == "auto" and same_resources):
         return ingress.options(name=FUSED, **predict_options).bind(predict, preprocessing, service)
     predict_app = cast(Any, Predict).options(**predict_options).bind(predict)
     return ingress.options(**preprocessing_options).bind(predict_app, preprocessing, service)

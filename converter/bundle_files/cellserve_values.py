@@ -46,6 +46,20 @@ def to_jsonable(value: Any) -> Any:
     return _library_value(value)
 
 
+def batch_items(value: Any) -> list[Any] | None:
+    """A batch's answers, one item per request: a list's or tuple's items, an array's or a tensor's rows, a
+    Series' values or a DataFrame's rows (as records); None for anything else (a dict, a string, a number)."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    library = type(value).__module__.split(".")[0]
+    if library in ("numpy", "torch") and getattr(value, "ndim", 0) >= 1:
+        return list(value)
+    if library == "pandas" and hasattr(value, "iloc"):
+        records = value.to_dict(orient="records") if hasattr(value, "columns") else value.tolist()
+        return list(records)
+    return None
+
+
 def _library_value(value: Any) -> Any:
     library = type(value).__module__.split(".")[0]
     if library == "torch" and hasattr(value, "detach"):

@@ -32,7 +32,9 @@ describe('the fields', () => {
       'name',
       'input_variable',
       'access',
-      'stages'
+      'stages',
+      'batch.max_size',
+      'batch.wait_ms'
     ]);
     for (const stage of ['preprocessing', 'predict'] as const) {
       expect(fieldsOf(stage).map(spec => spec.setting)).toEqual([
@@ -306,6 +308,29 @@ describe('mergeIntoMetadata', () => {
     });
   });
 
+  it('writes the batch group, and removes it when its fields are emptied', () => {
+    const batched = mergeIntoMetadata(
+      { predict: { num_gpus: 1 } },
+      { 'batch.max_size': '32', 'batch.wait_ms': '2.5', 'predict.num_gpus': '1' }
+    );
+    expect(batched).toEqual({
+      predict: { num_gpus: 1 },
+      batch: { max_size: 32, wait_ms: 2.5 }
+    });
+    expect(formFromMetadata(batched)['batch.max_size']).toBe('32');
+    expect(
+      mergeIntoMetadata(batched, { 'batch.max_size': '', 'predict.num_gpus': '1' })
+    ).toEqual({ predict: { num_gpus: 1 } });
+  });
+
+  it('asks for a batch size when only the batch wait is set', () => {
+    const { errors } = validateForm({ 'batch.wait_ms': '5' });
+    expect(errors['batch.max_size']).toMatch(
+      /batch.max_size is needed to turn batching on/
+    );
+    expect(errorOf('batch.max_size', '1')).toMatch(/≥ 2/);
+  });
+
   it('returns null when nothing is set', () => {
     expect(
       mergeIntoMetadata({ predict: { num_gpus: 1 } }, { 'predict.num_gpus': '' })
@@ -412,11 +437,15 @@ describe('settingDescriptions', () => {
       name: { description: 'Service name.' },
       input_variable: { description: 'Variable name.' },
       predict: { $ref: '#/$defs/StageSettings' },
-      preprocessing: { allOf: [{ $ref: '#/$defs/StageSettings' }] }
+      preprocessing: { allOf: [{ $ref: '#/$defs/StageSettings' }] },
+      batch: { anyOf: [{ $ref: '#/$defs/BatchSettings' }, { type: 'null' }] }
     },
     $defs: {
       StageSettings: {
         properties: { num_gpus: { description: 'GPUs per replica.' } }
+      },
+      BatchSettings: {
+        properties: { max_size: { description: 'Most requests in one run.' } }
       }
     }
   };
@@ -426,7 +455,8 @@ describe('settingDescriptions', () => {
       name: 'Service name.',
       input_variable: 'Variable name.',
       'predict.num_gpus': 'GPUs per replica.',
-      'preprocessing.num_gpus': 'GPUs per replica.'
+      'preprocessing.num_gpus': 'GPUs per replica.',
+      'batch.max_size': 'Most requests in one run.'
     });
   });
 

@@ -154,3 +154,38 @@ def test_unresolved_name_is_placed_in_the_right_cell_when_lines_coincide(tmp_pat
     cells: Cells = [("def f():\n    return missing", "predict"), ("x = 1\ny = missing\nf() + y", "predict")]
     with pytest.raises(AnalysisError, match=r"cell 2 \(predict\), line 2: name 'missing'"):
         plan_of(tmp_path, cells)
+
+
+BATCH = {"batch": {"max_size": 8}}
+
+
+@pytest.mark.parametrize(
+    ("cells", "message", "cell"),
+    [
+        ([("payload['x']", "predict")], "batch is set but no cell is tagged preprocessing", 1),
+        (
+            [("x = payload['x']", "preprocessing"), ("[x[0], payload]", "predict")],
+            "cell 2: batch is set but the predict cells read the request itself ('payload')",
+            2,
+        ),
+        (
+            [("x = payload['x']", "preprocessing"), ("[1]", "predict")],
+            "cell 2: batch is set but the predict cells read nothing the preprocessing cells make",
+            2,
+        ),
+    ],
+)
+def test_batching_needs_values_handed_from_preprocessing(tmp_path: Path, cells: Cells, message: str, cell: int) -> None:
+    with pytest.raises(AnalysisError) as caught:
+        plan_of(tmp_path, cells, BATCH)
+    assert message in str(caught.value)
+    assert caught.value.cell == cell
+
+
+def test_a_batched_predict_stage_is_generated_with_its_batch_and_room_for_it(tmp_path: Path) -> None:
+    cells: Cells = [("x = payload['x']", "preprocessing"), ("[v * 2 for v in x]", "predict")]
+    app = render_app(plan_of(tmp_path, cells, {"batch": {"max_size": 16, "wait_ms": 2}}))
+    assert "batch=cellserve.Batch(max_size=16, wait_ms=2.0)," in app
+    # predict may work on a whole batch at once (its default is 8); preprocessing keeps its own default.
+    assert app.count("max_ongoing=16,") == 1
+    assert app.count("max_ongoing=8,") == 1

@@ -196,3 +196,48 @@ def test_capture_from_inside_the_kernel_needs_the_predict_cells_output(tmp_path:
     captured = capture_in_namespace({"payload": 2, "Out": {4: 20}})(plan, tmp_path / "second")
     assert captured.has_expected
     assert json.loads((tmp_path / "second" / "expected_response.json").read_text()) == 20
+
+
+def _batched_capture(tmp_path: Path, namespace: dict[str, object]) -> Path:
+    """Run the capture code of a batched notebook in ``namespace`` (as in a live kernel); its folder."""
+    cells: list[tuple[str, str | None]] = [
+        ("payload = {'x': 3}", None),
+        ("doubled = payload['x'] * 2", "preprocessing"),
+        ("doubled = [doubled]", None),
+        ("[{'doubled': d} for d in doubled]", "predict"),
+    ]
+    notebook = make_notebook(tmp_path / "nb.ipynb", cells, {"batch": {"max_size": 4}})
+    out = tmp_path / "capture"
+    exec(capture_code(analyse(read_notebook(notebook)), out, 7), namespace)
+    return out
+
+
+def test_a_batched_notebook_must_hand_predict_lists_and_answer_one_item_each(tmp_path: Path) -> None:
+    # The notebook forgot to make its example a batch: 'doubled' is an int when predict runs.
+    out = _batched_capture(tmp_path, {"payload": {"x": 3}, "doubled": 6, "Out": {7: [{"doubled": 6}]}})
+    plan = analyse(read_notebook(tmp_path / "nb.ipynb"))
+    handed = r"cell 4: with batching on, the predict cells are handed a list of 'doubled' \(one item per request\)"
+    with pytest.raises(CaptureError, match=handed + r", but in the notebook 'doubled' is a int") as caught:
+        read_report(plan, out)
+    assert caught.value.cell == 4
+    # A list handed, but one answer for a batch of two.
+    out = _batched_capture(tmp_path, {"payload": {"x": 3}, "doubled": [6, 8], "Out": {7: [{"doubled": 6}]}})
+    answers = r"cell 4: with batching on, the last predict cell answers a list with one item per request: 2 here"
+    with pytest.raises(CaptureError, match=answers + ", but it shows 1 items") as caught:
+        read_report(plan, out)
+    assert caught.value.cell == 4
+    # Right: the expected answer of the example request is the first item of the notebook's batch.
+    out = _batched_capture(tmp_path, {"payload": {"x": 3}, "doubled": [6], "Out": {7: [{"doubled": 6}]}})
+    assert read_report(plan, out).has_expected
+    assert json.loads((out / "expected_response.json").read_text()) == {"doubled": 6}
+
+
+def test_the_batched_example_expects_the_first_answer_of_the_batch_the_notebook_showed(tmp_path: Path) -> None:
+    notebook = nbformat.read(EXAMPLES / "digits-batched.ipynb", as_version=4)
+    shown = notebook.cells[-1].outputs[0]["data"]["text/plain"]
+    bundle = convert(EXAMPLES / "digits-batched.ipynb", tmp_path / "bundle").path
+    expected = json.loads((bundle / "expected_response.json").read_text())
+    assert shown.startswith("[{'digit': ")  # a batch of one, as saved
+    assert shown.count("'digit'") == 1
+    assert f"'digit': {expected['digit']}," in shown
+    assert "batch=cellserve.Batch(max_size=32, wait_ms=5.0)" in (bundle / "app.py").read_text()

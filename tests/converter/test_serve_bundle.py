@@ -42,7 +42,7 @@ def assert_close(actual: Any, expected: Any) -> None:
     assert difference(actual, expected) is None, difference(actual, expected)
 
 
-@pytest.fixture(scope="module", params=["digits", "wine", "sentences"])
+@pytest.fixture(scope="module", params=["digits", "digits-batched", "wine", "sentences"])
 def served(request: pytest.FixtureRequest, ray_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Served:
     """Convert an example, then serve it exactly as its README says: `serve run serve.yaml` in the bundle."""
     name = request.param
@@ -121,6 +121,7 @@ def test_too_large_body_is_a_413(served: Served) -> None:
 def test_exception_in_user_code_is_a_500_naming_it_and_the_replica_keeps_serving(served: Served) -> None:
     bad = {
         "digits": {"pixels": [1, 2, 3]},  # preprocessing cannot reshape 3 values to 64
+        "digits-batched": {"pixels": [1, 2, 3]},
         "wine": {"wines": []},  # predict gets an empty frame
         "sentences": {"query": "q", "candidates": []},  # preprocessing refuses an empty list
     }[served.name]
@@ -130,7 +131,7 @@ def test_exception_in_user_code_is_a_500_naming_it_and_the_replica_keeps_serving
     assert error["exception"] is True
     assert error["type"] == "ValueError"
     assert error["message"]
-    stage = {"digits": "preprocessing", "wine": "predict", "sentences": "preprocessing"}[served.name]
+    stage = {"digits": "preprocessing", "wine": "predict", "sentences": "preprocessing"}[served.name.split("-")[0]]
     assert error["stage"] == stage
     assert isinstance(error.get("cell"), int)
     again = served.post(served.json_file("example_request.json"))

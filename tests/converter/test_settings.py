@@ -29,6 +29,8 @@ def test_defaults() -> None:
         {"files": {"include": ["tokenizer", "data/lookup.csv"], "exclude": ["/mnt/models", "big.bin"]}},
         {"files": {"max_total_mb": 500}},
         {"stages": "separate", "predict": {"max_queued_requests": 0}},
+        {"batch": {"max_size": 32, "wait_ms": 5}},
+        {"batch": {"max_size": 2}, "stages": "separate"},
     ],
 )
 def test_valid_settings(raw: dict[str, Any]) -> None:
@@ -60,6 +62,10 @@ def test_valid_settings(raw: dict[str, Any]) -> None:
         ({"files": {"inclde": ["x"]}}, "unknown setting 'files.inclde'"),
         ({"stages": "two"}, "got 'two' for stages"),
         ({"predict": {"max_queued_requests": -1}}, "got -1 for predict.max_queued_requests"),
+        ({"batch": {"wait_ms": 5}}, "batch.max_size: Field required"),
+        ({"batch": {"max_size": 1}}, "got 1 for batch.max_size"),
+        ({"batch": {"max_size": 8, "wait_ms": -1}}, "got -1 for batch.wait_ms"),
+        ({"batch": {"max_size": 8, "timeout": 1}}, "unknown setting 'batch.timeout'"),
     ],
 )
 def test_invalid_settings_name_the_key(raw: dict[str, Any], message: str) -> None:
@@ -130,3 +136,13 @@ def test_a_replica_takes_its_waiting_requests_and_their_refusals_from_ray_serve(
     assert options["max_ongoing_requests"] == 4 + 10 + 10
     assert options["max_queued_requests"] == 4 + 10 + 10  # a burst that large reaches the replica
     assert options["backpressure_config"] == {"retry_after_s": 1}
+
+
+def test_a_batched_predict_stage_may_work_on_a_whole_batch_at_once() -> None:
+    small = parse_settings({"batch": {"max_size": 32}}, source="nb.ipynb")
+    assert small.stage("predict").max_ongoing_requests == 32  # raised from the default 8
+    assert small.stage("preprocessing").max_ongoing_requests == 8
+    assert small.predict.max_ongoing_requests == 8  # the notebook's own settings are left as they are
+    roomy = parse_settings({"batch": {"max_size": 4}, "predict": {"max_ongoing_requests": 16}}, source="nb.ipynb")
+    assert roomy.stage("predict").max_ongoing_requests == 16
+    assert parse_settings({}, source="nb.ipynb").stage("predict") == ServiceSettings().predict

@@ -72,3 +72,23 @@ def test_not_json_is_a_clear_type_error() -> None:
 
 def test_infinite_floats_become_null() -> None:
     assert values.to_jsonable([math.inf, 1.0]) == [None, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("answer", "items"),
+    [
+        ([1, 2], [1, 2]),
+        (({"a": 1}, {"a": 2}), [{"a": 1}, {"a": 2}]),
+        (np.array([[1, 2], [3, 4]]), [[1, 2], [3, 4]]),
+        (torch.tensor([0.5, 1.5]), [0.5, 1.5]),
+        (pd.Series([7, 8]), [7, 8]),
+        (pd.DataFrame({"a": [1, 2]}), [{"a": 1}, {"a": 2}]),
+        ({"a": [1, 2]}, None),
+        ("ab", None),
+        (3, None),
+        (np.float64(3.0), None),
+    ],
+)
+def test_a_batch_answer_splits_into_one_item_per_request(answer: Any, items: list[Any] | None) -> None:
+    found = values.batch_items(answer)
+    assert (None if found is None else [values.to_jsonable(item) for item in found]) == items

@@ -244,6 +244,71 @@ def test_stages_run_as_one_deployment_unless_they_ask_for_different_resources(
     assert answers == {"auto": {"total": 30, "factor": 5}, "separate": {"total": 30, "factor": 5}}
 
 
+def batched_notebook(path: Path, answer: str, settings: dict[str, object]) -> Path:
+    """Preprocessing doubles x; predict, written for a batch, answers each request with ``answer`` (an
+    expression of ``x`` and ``doubled``, the batch's lists). The notebook itself runs a batch of one."""
+    cells: list[tuple[str, str | None]] = [
+        ("payload = {'x': 3}", None),
+        ("doubled = payload['x'] * 2", "preprocessing"),
+        ("doubled = [doubled]  # a batch of one, as the service hands predict", None),
+        (answer, "predict"),
+    ]
+    return make_notebook(path, cells, settings)
+
+
+@pytest.mark.parametrize("stages", ["auto", "separate"])
+def test_batched_predict_runs_once_per_batch_and_each_request_gets_its_own_answer(
+    cluster: Cluster, home: Path, tmp_path: Path, stages: str
+) -> None:
+    settings = {"batch": {"max_size": 4, "wait_ms": 300}, "stages": stages}
+    answer = "[{'doubled': d, 'batch': len(doubled)} for d in doubled]"
+    result = publish(batched_notebook(tmp_path / "doubler.ipynb", answer, settings), address=cluster.dashboard)
+    try:
+        deployments = ServeCluster(connect(cluster.dashboard)).applications()[f"{result.name}_v{result.version}"]
+        assert set(deployments["deployments"]) == ({"service"} if stages == "auto" else {"preprocessing", "predict"})
+        # Alone, a request is a batch of one: what the notebook's own run showed.
+        assert httpx.post(result.endpoint, json={"x": 3}, timeout=30).json() == {"doubled": 6, "batch": 1}
+
+        def send(x: int) -> dict[str, int]:
+            response = httpx.post(result.endpoint, json={"x": x}, timeout=30)
+            assert response.status_code == 200, response.text
+            answer: dict[str, int] = response.json()
+            return answer
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(send, range(8)))
+        # Each request gets the answer to its own x, whatever batch it ran in...
+        assert [a["doubled"] for a in answers] == [2 * x for x in range(8)]
+        # ...and requests sent together ran together, never more than max_size at once.
+        assert all(1 <= a["batch"] <= 4 for a in answers)
+        assert max(a["batch"] for a in answers) > 1, answers
+    finally:
+        delete(result.name)
+
+
+def test_a_batch_answered_with_the_wrong_number_of_items_is_a_500_naming_the_cell(
+    cluster: Cluster, home: Path, tmp_path: Path
+) -> None:
+    # Right for the notebook's batch of one, wrong for any larger batch: one answer for the whole batch.
+    answer = "[{'first': doubled[0]}]"
+    settings = {"batch": {"max_size": 4, "wait_ms": 500}}
+    result = publish(batched_notebook(tmp_path / "oneanswer.ipynb", answer, settings), address=cluster.dashboard)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(lambda x: httpx.post(result.endpoint, json={"x": x}, timeout=30), range(4)))
+        wrong = [r for r in responses if r.status_code == 500]
+        assert wrong, [r.text for r in responses]
+        error = wrong[0].json()["error"]
+        assert error["type"] == "BatchContractError"
+        assert "answer a list with one item per request" in error["message"]
+        assert error["stage"] == "predict"
+        assert error["cell"] == 4  # the predict cell
+        # The service keeps serving: a request alone is a batch of one, answered right.
+        assert httpx.post(result.endpoint, json={"x": 5}, timeout=30).json() == {"first": 10}
+    finally:
+        delete(result.name)
+
+
 def test_a_burst_beyond_what_a_replica_keeps_waiting_gets_quick_503s(
     cluster: Cluster, home: Path, tmp_path: Path
 ) -> None:

@@ -80,6 +80,16 @@ export function settingTexts(trans: TranslationBundle): Record<string, ISettingT
         'Most requests a replica keeps waiting for a turn; above that the service answers 503 with Retry-After at once.'
       )
     },
+    max_size: {
+      label: trans.__('Batch size'),
+      help: trans.__(
+        'Turns batching on: the most requests in one run of the predict cells, which are then handed a list of each value (one item per request) and answer a list of the same length. Empty: no batching.'
+      )
+    },
+    wait_ms: {
+      label: trans.__('Batch wait (ms)'),
+      help: trans.__('Longest a request waits for others to fill its batch.')
+    },
     stages: {
       label: trans.__('Deployments'),
       help: trans.__(

@@ -12,6 +12,11 @@ export const STAGES = ['preprocessing', 'predict'] as const;
 
 export type StageName = (typeof STAGES)[number];
 
+/** Service-wide groups of settings: objects inside the settings, as the stages are. */
+export const GROUPS = ['batch'] as const;
+
+export type GroupName = (typeof GROUPS)[number];
+
 /** Notebook metadata key of the settings. */
 export const METADATA_KEY = 'cellserve';
 
@@ -25,6 +30,8 @@ export interface IFieldSpec {
   readonly key: string;
   /** The stage it belongs to, or null for a service-wide setting. */
   readonly stage: StageName | null;
+  /** A service-wide group the setting lives in (`batch`), if any. */
+  readonly group?: GroupName;
   /** Setting name inside its object: `num_gpus`. */
   readonly setting: string;
   readonly kind: FieldKind;
@@ -73,8 +80,31 @@ const SERVICE_SETTINGS: readonly IFieldSpec[] = [
     kind: 'choice',
     defaultText: 'auto',
     choices: ['auto', 'one', 'separate']
+  },
+  {
+    key: 'batch.max_size',
+    stage: null,
+    group: 'batch',
+    setting: 'max_size',
+    kind: 'integer',
+    defaultText: '',
+    min: 2
+  },
+  {
+    key: 'batch.wait_ms',
+    stage: null,
+    group: 'batch',
+    setting: 'wait_ms',
+    kind: 'number',
+    defaultText: '10',
+    min: 0
   }
 ];
+
+/** Where a field's setting lives inside the settings object: its stage's or group's object, or the top. */
+function containerOf(spec: IFieldSpec): string | null {
+  return spec.stage ?? spec.group ?? null;
+}
 
 function stageFields(stage: StageName): IFieldSpec[] {
   const field = (
@@ -318,6 +348,15 @@ export function validateForm(form: FormValues): IValidation {
       delete values[maxKey];
     }
   }
+  const batchSize = 'batch.max_size';
+  if (
+    !(batchSize in errors) &&
+    values[batchSize] === undefined &&
+    values['batch.wait_ms'] !== undefined
+  ) {
+    errors[batchSize] =
+      `${batchSize} is needed to turn batching on: the most requests in one run of the predict cells.`;
+  }
   return { values, errors };
 }
 
@@ -340,7 +379,8 @@ export function formFromMetadata(metadata: unknown): FormValues {
   const settings = isObject(metadata) ? metadata : {};
   const form: FormValues = {};
   for (const spec of FIELDS) {
-    const owner = spec.stage === null ? settings : settings[spec.stage];
+    const container = containerOf(spec);
+    const owner = container === null ? settings : settings[container];
     form[spec.key] = textOf(spec, isObject(owner) ? owner[spec.setting] : undefined);
   }
   return form;
@@ -360,9 +400,10 @@ export function mergeIntoMetadata(
 ): JsonObject | null {
   const { values, errors } = validateForm(form);
   const settings: JsonObject = isObject(previous) ? { ...previous } : {};
-  for (const stage of STAGES) {
-    if (isObject(settings[stage])) {
-      settings[stage] = { ...settings[stage] };
+  const containers: readonly string[] = [...STAGES, ...GROUPS];
+  for (const container of containers) {
+    if (isObject(settings[container])) {
+      settings[container] = { ...settings[container] };
     }
   }
   for (const spec of FIELDS) {
@@ -370,18 +411,19 @@ export function mergeIntoMetadata(
       continue;
     }
     const value = values[spec.key];
+    const container = containerOf(spec);
     let owner: JsonObject;
-    if (spec.stage === null) {
+    if (container === null) {
       owner = settings;
     } else {
-      const current = settings[spec.stage];
+      const current = settings[container];
       if (!isObject(current)) {
         if (value === undefined) {
           continue;
         }
-        settings[spec.stage] = {};
+        settings[container] = {};
       }
-      owner = settings[spec.stage] as JsonObject;
+      owner = settings[container] as JsonObject;
     }
     if (value === undefined) {
       delete owner[spec.setting];
@@ -389,10 +431,10 @@ export function mergeIntoMetadata(
       owner[spec.setting] = value;
     }
   }
-  for (const stage of STAGES) {
-    const current = settings[stage];
+  for (const container of containers) {
+    const current = settings[container];
     if (isObject(current) && Object.keys(current).length === 0) {
-      delete settings[stage];
+      delete settings[container];
     }
   }
   return Object.keys(settings).length === 0 ? null : settings;
@@ -415,11 +457,17 @@ export function settingDescriptions(schema: unknown): Record<string, string> {
     if (isObject(target) && Array.isArray(target.allOf) && target.allOf.length === 1) {
       return propertiesOf(target.allOf[0]);
     }
+    if (isObject(target) && Array.isArray(target.anyOf)) {
+      // An optional group (`batch`: the group or null): the group's properties.
+      const group = target.anyOf.find(member => isObject(member) && '$ref' in member);
+      return group === undefined ? {} : propertiesOf(group);
+    }
     return isObject(target) && isObject(target.properties) ? target.properties : {};
   };
   const top = propertiesOf(schema);
   for (const spec of FIELDS) {
-    const owner = spec.stage === null ? top : propertiesOf(top[spec.stage]);
+    const container = containerOf(spec);
+    const owner = container === null ? top : propertiesOf(top[container]);
     const property = owner[spec.setting];
     if (isObject(property) && typeof property.description === 'string') {
       descriptions[spec.key] = property.description;
