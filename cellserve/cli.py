@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -195,15 +195,31 @@ def list_command(as_json: JsonOption = False) -> None:
 
 @app.command()
 def status(
-    name: Annotated[str | None, typer.Argument(help="A service (default: all).")] = None, as_json: JsonOption = False
+    name: Annotated[str | None, typer.Argument(help="A service (default: all).")] = None,
+    window: Annotated[
+        float,
+        typer.Option(
+            "--window",
+            min=0,
+            help="Seconds to watch the traffic of each running version (requests/s, errors, p50/p99, replicas), "
+            "from Ray Serve's metrics; 0: don't.",
+        ),
+    ] = 0,
+    as_json: JsonOption = False,
 ) -> None:
-    """Versions, the live one, replicas per stage and their state, endpoint, last error."""
+    """Versions, the live one, replicas per stage and their state, endpoint, last error; with --window, live
+    traffic."""
     from cellserve.runtime import status as service_status
+    from cellserve.runtime import traffic
 
     if name is None:
         list_command(as_json)
         return
     info = _guarded(lambda: service_status(name), as_json=as_json)
+    if window > 0:
+        if not as_json:
+            err.print(f"Watching {name}'s traffic for {window:g} s …")
+        info["traffic"] = _guarded(lambda: traffic(name, window), as_json=as_json)
     if as_json:
         _print_json(info)
         return
@@ -220,6 +236,26 @@ def status(
         route = version["route"] or ("not running" if version["status"] != "failed" else "")
         table.add_row(
             str(version["version"]), version["status"], route, version["created"], version["failed_stage"] or "", error
+        )
+    out.print(table)
+    if "traffic" in info:
+        _print_traffic(info["traffic"])
+
+
+def _print_traffic(found: dict[str, Any]) -> None:
+    table = Table(f"version (last {found['window_s']:g} s)", "requests/s", "errors", "p50 ms", "p99 ms", "replicas")
+    for version, row in found["versions"].items():
+        label = version + (" (live)" if row["live"] else "")
+        if not row["traffic"]:
+            table.add_row(label, "no traffic", "", "", "", str(row["replicas"]))
+            continue
+        table.add_row(
+            label,
+            f"{row['requests_per_s']:g}",
+            f"{row['error_rate']:.1%}",
+            f"{row['p50_ms']:g}",
+            f"{row['p99_ms']:g}",
+            str(row["replicas"]),
         )
     out.print(table)
 

@@ -5,7 +5,7 @@ from ._embedded import ensure_running as start_embedded_cluster
 from ._embedded import status as embedded_cluster_status
 from ._embedded import stop as stop_embedded_cluster
 from ._image import ImageResult, build_image
-from ._manage import cluster_status, delete, list_services, live_endpoint, logs, rollback, status, token
+from ._manage import cluster_status, delete, list_services, live_endpoint, logs, rollback, status, token, traffic
 from ._publish import STAGES, PublishResult, publish
 
 __all__ = [
@@ -27,4 +27,5 @@ __all__ = [
     "status",
     "stop_embedded_cluster",
     "token",
+    "traffic",
 ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from cellserve.exceptions import ClusterError, DeployError, ServiceNotFoundError
 
 from . import _capacity as capacity
 from . import _embedded as embedded
+from . import _metrics as metrics
 from . import _routes as routes
 from . import _store as store
 from . import _tokens as tokens
@@ -105,6 +107,28 @@ def status(name: str) -> dict[str, Any]:
         ],
         "last_error": {"version": last.version, "stage": last.failed_stage, "error": last.error} if last else None,
     }
+
+
+def traffic(name: str, window_s: float = 10.0) -> dict[str, Any]:
+    """Each running version's traffic over the next ``window_s`` seconds, from Ray Serve's own metrics:
+    prediction requests per second, error rate (5xx answers), p50/p99 latency in ms, healthy replicas.
+    Ray's processes report their metrics every few seconds, so a window shorter than that can miss
+    requests; a version with no request in the window says so ("no traffic")."""
+    record = store.load(name)
+    cluster = _cluster_of(record, start=False)
+    running = sorted(
+        parsed[1]
+        for app in ServeCluster(cluster).applications()
+        if (parsed := routes.parse_app(app)) and parsed[0] == name
+    )
+    before = metrics.read(cluster)
+    time.sleep(window_s)
+    after = metrics.read(cluster)
+    versions = {}
+    for version in running:
+        found = metrics.figures(before, after, routes.app_name(name, version))
+        versions[str(version)] = {**found, "live": version == record.live, "traffic": found["requests"] > 0}
+    return {"name": name, "window_s": window_s, "versions": versions}
 
 
 def list_services() -> list[dict[str, Any]]:

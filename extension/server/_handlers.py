@@ -15,7 +15,7 @@ from jupyter_server.utils import url_path_join
 
 from cellserve.converter import ServiceSettings, capture_in_kernel, check_notebook
 from cellserve.exceptions import CellserveError, ServiceNotFoundError
-from cellserve.runtime import delete, logs, rollback, status
+from cellserve.runtime import delete, logs, rollback, status, traffic
 
 from ._jobs import Jobs
 from ._paths import InvalidInputError, cluster_address, notebook_path, service_name
@@ -28,7 +28,7 @@ class CellserveHandler(APIHandler):
     """JSON in and out; errors are ``{"message", "reason"}`` with a 4xx or 5xx status.
 
     Every method is authenticated (Jupyter's token or login) and authorized on the resource ``cellserve``:
-    reading (settings, check, status, logs), writing (rollback, delete) and executing (publish, which runs
+    reading (settings, check, status, logs, traffic), writing (rollback, delete) and executing (publish, which runs
     the notebook's code), so that a server's authorizer (JupyterHub's scopes) can allow one and not another.
     """
 
@@ -167,6 +167,23 @@ class LogsHandler(CellserveHandler):
         await self.guarded(run)
 
 
+class TrafficHandler(CellserveHandler):
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self, name: str) -> None:
+        async def run() -> None:
+            window = self.get_argument("window", "5")
+            try:
+                seconds = float(window)
+            except ValueError:
+                seconds = -1.0
+            if not 1 <= seconds <= 60:
+                raise InvalidInputError("'window' must be a number of seconds from 1 to 60.")
+            self.reply(await asyncio.to_thread(traffic, service_name(name), seconds))
+
+        await self.guarded(run)
+
+
 def register(server_app: Any) -> None:
     web_app = server_app.web_app
     web_app.settings["cellserve_jobs"] = Jobs()
@@ -179,5 +196,6 @@ def register(server_app: Any) -> None:
         (rf"services/{NAME}", ServiceHandler),
         (rf"services/{NAME}/rollback", RollbackHandler),
         (rf"services/{NAME}/logs", LogsHandler),
+        (rf"services/{NAME}/traffic", TrafficHandler),
     ]
     web_app.add_handlers(".*$", [(url_path_join(base, path), handler) for path, handler in routes])

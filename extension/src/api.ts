@@ -7,7 +7,13 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { isMissingApi, responseMessage } from './logic/errors';
-import type { ICheckResult, IPublishJob, IServiceInfo, ServiceLogs } from './tokens';
+import type {
+  ICheckResult,
+  IPublishJob,
+  IServiceInfo,
+  ITraffic,
+  ServiceLogs
+} from './tokens';
 
 /** A request that reached the server and failed (`status`), or that never reached it (`status` 0). */
 export class ApiError extends Error {
@@ -80,5 +86,8 @@ export const api = {
   remove: (name: string) =>
     requestAPI<{ deleted: boolean }>(service(name), { method: 'DELETE' }),
   logs: (name: string, tail = 200) =>
-    requestAPI<ServiceLogs>(service(name, `/logs?tail=${tail}`))
+    requestAPI<ServiceLogs>(service(name, `/logs?tail=${tail}`)),
+  /** Watches the service for `window` seconds: the answer comes after that long. */
+  traffic: (name: string, window: number) =>
+    requestAPI<ITraffic>(service(name, `/traffic?window=${window}`))
 };

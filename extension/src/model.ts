@@ -15,6 +15,8 @@ import type { ReadonlyPartialJSONValue } from '@lumino/coreutils';
 import { api, ApiError } from './api';
 import { groupByRole, rolesOfTags } from './logic/roles';
 import type { Role, RoleGroups } from './logic/roles';
+import { addReading } from './logic/traffic';
+import type { TrafficHistory } from './logic/traffic';
 import {
   clusterAddressError,
   formFromMetadata,
@@ -41,6 +43,9 @@ import type { ICheckResult, IServiceInfo } from './tokens';
 
 /** Quiet time after the last change before the notebook is checked, in milliseconds. */
 export const CHECK_DELAY = 700;
+
+/** Seconds of each traffic window the panel asks the server to watch. */
+export const TRAFFIC_WINDOW = 5;
 
 /** Quiet time before cell roles are listed again while a cell is edited. */
 const ROLES_DELAY = 150;
@@ -201,12 +206,23 @@ export class CellserveModel extends VDomModel {
     return this._service;
   }
 
+  /** The live service's recent traffic by version, newest last (empty until the first window ends). */
+  get traffic(): TrafficHistory {
+    return this._traffic;
+  }
+
+  /** Why the last traffic window could not be read, if it could not. */
+  get trafficError(): string | null {
+    return this._trafficError;
+  }
+
   /** Follow another notebook (null: none). */
   setPanel(panel: NotebookPanel | null): void {
     if (panel === this._panel) {
       return;
     }
     this._watcher?.changed.disconnect(this._onNotebookChanged, this);
+    this._stopTraffic();
     this._panel = panel;
     this._watcher = panel ? this._options.watcherOf(panel) : null;
     this._watcher?.changed.connect(this._onNotebookChanged, this);
@@ -328,7 +344,55 @@ export class CellserveModel extends VDomModel {
     if (sequence === this._serviceSequence && this._service?.name === name) {
       this._service = { ...this._service, ...update };
       this.stateChanged.emit();
+      this._watchTraffic();
     }
+  }
+
+  /** While a live service is shown, read its traffic window after window (each answer takes a window). */
+  private _watchTraffic(): void {
+    const service = this._service;
+    const live = service?.status === 'ready' && service.info?.live !== null;
+    if (!service || !live) {
+      this._stopTraffic();
+      return;
+    }
+    if (this._trafficName === service.name) {
+      return;
+    }
+    this._stopTraffic();
+    const name = service.name;
+    this._trafficName = name;
+    const sequence = this._trafficSequence;
+    const current = (): boolean =>
+      sequence === this._trafficSequence && !this.isDisposed && this._panel !== null;
+    void (async () => {
+      while (current()) {
+        try {
+          const reading = await api.traffic(name, TRAFFIC_WINDOW);
+          if (!current()) {
+            return;
+          }
+          this._traffic = addReading(this._traffic, reading);
+          this._trafficError = null;
+        } catch (error) {
+          if (!current()) {
+            return;
+          }
+          this._trafficError = messageOf(error);
+          await new Promise(resolve =>
+            window.setTimeout(resolve, TRAFFIC_WINDOW * 1000)
+          );
+        }
+        this.stateChanged.emit();
+      }
+    })();
+  }
+
+  private _stopTraffic(): void {
+    this._trafficSequence++;
+    this._trafficName = null;
+    this._traffic = {};
+    this._trafficError = null;
   }
 
   /** Make `version` the live one again. */
@@ -526,6 +590,10 @@ export class CellserveModel extends VDomModel {
   private _rolesTimer = 0;
   private _serviceTimer = 0;
   private _service: IServiceState | null = null;
+  private _traffic: TrafficHistory = {};
+  private _trafficError: string | null = null;
+  private _trafficName: string | null = null;
+  private _trafficSequence = 0;
   private _serviceSequence = 0;
   private _clusterDefault = '';
   private _clusterOverride: string | null = null;

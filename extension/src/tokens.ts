@@ -110,5 +110,28 @@ export interface IServiceInfo {
   last_error: unknown;
 }
 
+/** One version's traffic over a window, from Ray Serve's metrics. */
+export interface ITrafficFigures {
+  window_s: number;
+  requests: number;
+  requests_per_s: number;
+  /** Share of the window's predictions answered with a 5xx (0–1). */
+  error_rate: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  replicas: number;
+  total_requests: number;
+  live: boolean;
+  /** Whether any prediction was answered in the window. */
+  traffic: boolean;
+}
+
+/** Answer of `GET cellserve/services/<name>/traffic?window=S`: by version number. */
+export interface ITraffic {
+  name: string;
+  window_s: number;
+  versions: Record<string, ITrafficFigures>;
+}
+
 /** Answer of `GET cellserve/services/<name>/logs`: log text by "<stage> <replica id>". */
 export type ServiceLogs = Record<string, string>;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,6 +111,37 @@ def test_tag_run_publish_and_open_the_link(
     answer = httpx.post(endpoint, json=example, timeout=60)
     assert answer.status_code == 200, answer.text
     assert difference(answer.json(), expected) is None
+
+    # Live traffic: requests sent now show up in the sidebar, read from Ray Serve's own metrics.
+    stop = threading.Event()
+
+    def keep_calling() -> None:
+        with httpx.Client(timeout=30) as client:
+            while not stop.is_set():
+                client.post(endpoint, json=example)
+
+    caller = threading.Thread(target=keep_calling)
+    caller.start()
+    try:
+        row = page.wait_for_selector(".cellserve-traffic-version[data-traffic='yes']", timeout=120_000)
+        assert row is not None
+        shown = row.inner_text()
+        assert f"Version {live} (live)" in shown
+        assert "req/s" in shown
+        assert "p50" in shown
+        assert "1 replica" in shown
+        # A few windows later the sparkline has a line of them.
+        page.wait_for_function(
+            "() => (document.querySelector(\".cellserve-traffic-version[data-traffic='yes'] path\")"
+            "?.getAttribute('d') || '').split('L').length >= 3",
+            timeout=60_000,
+        )
+        page.locator(".cellserve-section[data-section='versions']").screenshot(
+            path=artifacts / "jupyterlab-traffic.png"
+        )
+    finally:
+        stop.set()
+        caller.join()
 
     opened = context.new_page()
     response = opened.goto(service_page)

@@ -182,6 +182,14 @@ async def test_publish_captures_from_the_live_kernel(
     assert code == 200
     assert set(found)
     assert all(key.split()[0] == "service" for key in found)  # calc's stages run as one deployment
+    code, watched = await api("GET", "services", "calc", "traffic", window="1")
+    assert code == 200, watched
+    assert watched["versions"]["1"]["live"] is True
+    assert watched["versions"]["1"]["replicas"] == 1
+    assert watched["versions"]["1"]["total_requests"] >= 1  # this test's own predictions, once reported
+    code, refused = await api("GET", "services", "calc", "traffic", window="600")
+    assert code == 400
+    assert "from 1 to 60" in refused["message"]
     code, deleted = await api("DELETE", "services", "calc")
     assert (code, deleted["deleted"]) == (200, True)
 

@@ -6,6 +6,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { formatCreated, stageLabel, versionRows } from '../logic/progress';
+import { sparklinePath, trafficSummary } from '../logic/traffic';
 import type { CellserveModel, IServiceState } from '../model';
 import { CopyableLink, Section } from './common';
 
@@ -113,6 +114,67 @@ function Versions(props: {
   );
 }
 
+const SPARK_WIDTH = 120;
+const SPARK_HEIGHT = 24;
+
+/** Each running version's requests per second over the last minutes, and the newest window's figures. */
+function Traffic(props: {
+  model: CellserveModel;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { model, trans } = props;
+  const versions = Object.entries(model.traffic).sort(
+    ([a], [b]) => Number(b) - Number(a)
+  );
+  return (
+    <div className="cellserve-traffic" aria-live="polite">
+      <h3 className="cellserve-traffic-title">{trans.__('Traffic')}</h3>
+      {versions.length === 0 && model.trafficError === null && (
+        <p className="cellserve-hint">
+          {trans.__('Watching the service; the first figures come in a few seconds.')}
+        </p>
+      )}
+      {model.trafficError !== null && (
+        <p className="cellserve-hint cellserve-mod-error">
+          {trans.__('Cannot read the traffic: %1', model.trafficError)}
+        </p>
+      )}
+      {versions.map(([version, history]) => {
+        const newest = history[history.length - 1];
+        const rates = history.map(figures => figures.requests_per_s);
+        return (
+          <div
+            key={version}
+            className="cellserve-traffic-version"
+            data-version={version}
+            data-traffic={newest.traffic ? 'yes' : 'no'}
+          >
+            <span className="cellserve-traffic-label">
+              {newest.live
+                ? trans.__('Version %1 (live)', version)
+                : trans.__('Version %1', version)}
+            </span>
+            <svg
+              className="cellserve-traffic-spark"
+              width={SPARK_WIDTH}
+              height={SPARK_HEIGHT}
+              viewBox={`0 0 ${SPARK_WIDTH} ${SPARK_HEIGHT}`}
+              role="img"
+              aria-label={trans.__(
+                'Requests per second over the last %1 windows',
+                rates.length
+              )}
+            >
+              <path d={sparklinePath(rates, SPARK_WIDTH, SPARK_HEIGHT)} />
+            </svg>
+            <span className="cellserve-traffic-figures">{trafficSummary(newest)}</span>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
 export function VersionsSection(props: {
   model: CellserveModel;
   trans: TranslationBundle;
@@ -167,6 +229,7 @@ export function VersionsSection(props: {
       </p>
       {status}
       {service !== null && <Versions service={service} model={model} trans={trans} />}
+      {ready && service?.info?.live !== null && <Traffic model={model} trans={trans} />}
       {service?.notice && (
         <p className="cellserve-notice" role="status">
           {service.notice}
