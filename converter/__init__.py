@@ -11,6 +11,9 @@ from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
 from ._shipping import ShippedFile, files_to_ship
 from .bundle_files.cellserve_access import digest as token_digest
+from .bundle_files.cellserve_traffic import Reading as TrafficReading
+from .bundle_files.cellserve_traffic import add_exposition as add_metrics_exposition
+from .bundle_files.cellserve_traffic import figures as traffic_figures
 from .bundle_files.cellserve_values import cell_of
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
     "ShippedFile",
     "StagePlan",
     "StageSettings",
+    "TrafficReading",
+    "add_metrics_exposition",
     "analyse",
     "capture_code",
     "capture_headless",
@@ -45,5 +50,6 @@ __all__ = [
     "read_notebook",
     "setting_value",
     "token_digest",
+    "traffic_figures",
     "write_bundle",
 ]

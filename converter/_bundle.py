@@ -30,6 +30,7 @@ _SUPPORT_FILES = (
     "cellserve_values.py",
     "cellserve_request.py",
     "cellserve_access.py",
+    "cellserve_traffic.py",
     "cellserve_page.py",
     "cellserve_page.html",
 )

@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from cellserve.converter import traffic_figures
 from cellserve.exceptions import ClusterError, DeployError, ServiceNotFoundError
 
 from . import _capacity as capacity
@@ -126,8 +127,8 @@ def traffic(name: str, window_s: float = 10.0) -> dict[str, Any]:
     after = metrics.read(cluster)
     versions = {}
     for version in running:
-        found = metrics.figures(before, after, routes.app_name(name, version))
-        versions[str(version)] = {**found, "live": version == record.live, "traffic": found["requests"] > 0}
+        found = traffic_figures(before, after, routes.app_name(name, version))
+        versions[str(version)] = {**found, "live": version == record.live}
     return {"name": name, "window_s": window_s, "versions": versions}
 
 

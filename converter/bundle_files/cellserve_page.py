@@ -149,6 +149,7 @@ def render_page(info: PageInfo, origin: str, script_nonce: str) -> str:
         docs=e(f"{info.base}/docs"),
         openapi=e(f"{info.base}/openapi.json"),
         healthz=e(f"{info.base}/healthz"),
+        traffic=e(f"{info.base}/traffic"),
     )
 
 

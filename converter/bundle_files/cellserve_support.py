@@ -15,7 +15,9 @@ import logging
 import os
 import re
 import sys
+import time
 import traceback
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ import cloudpickle
 import ray
 from cellserve_access import COOKIE, Access
 from cellserve_request import RequestChecker, RequestError, parse
+from cellserve_traffic import Reading, add_exposition, figures
 from cellserve_values import batch_items, cell_of, infer_schema, to_jsonable
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -329,6 +332,32 @@ class PinnedVersion:
         await self.app(scope, receive, send_with_version)
 
 
+# Everything the deployment classes below use is defined above them: Ray Serve pickles a deployment's class
+# when its decorator runs, with the module's names as they are at that moment.
+
+
+class TrafficWatch:
+    """This version's traffic between one look and the next (the page looks every few seconds), from Ray
+    Serve's own metrics as every node of the cluster exports them."""
+
+    def __init__(self) -> None:
+        self.last: Reading | None = None
+
+    def look(self) -> dict[str, Any]:
+        app = serve.get_replica_context().app_name
+        now = Reading(at=time.monotonic())
+        for node in ray.nodes():
+            if node.get("Alive") and node.get("MetricsExportPort"):
+                url = f"http://{node['NodeManagerAddress']}:{node['MetricsExportPort']}/metrics"
+                with urllib.request.urlopen(url, timeout=5) as answer:  # the cluster's own nodes
+                    add_exposition(now, answer.read().decode("utf-8", "replace"))
+        before, self.last = self.last, now
+        found: dict[str, Any] = figures(now if before is None else before, now, app)
+        if before is None:
+            found["window_s"] = 0  # the first look: totals, no window yet
+        return found
+
+
 api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 api.add_middleware(PinnedVersion)
 
@@ -371,6 +400,7 @@ class Preprocessing:
         # The bundle's files do not change while the replica runs: read them once.
         self.example, self.expected, self.settings = service.example(), service.expected(), service.settings()
         self.access = Access.configure(service.access, self.release.get("token_sha256"))
+        self.traffic_watch = TrafficWatch()
         api.title = service.title
         api.version = str(self.release.get("version", "unversioned"))
         api.description = f"Prediction service made by cellserve from {service.notebook}."
@@ -564,6 +594,20 @@ class Preprocessing:
                 "stages": await self.placements(),
             }
         )
+
+    @api.get("/traffic", include_in_schema=False)
+    async def traffic(self, request: Request) -> Response:
+        """This version's traffic since the last look: requests/s, error rate, p50/p99 ms, replicas."""
+        refused = self.refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            found = await asyncio.to_thread(self.traffic_watch.look)
+        except Exception as exc:  # Ray's metrics, not the notebook's code
+            logger.warning("Could not read Ray's metrics: %s: %s", type(exc).__name__, exc)
+            message = f"Ray's metrics could not be read: {type(exc).__name__}."
+            return _error(503, "metrics_unavailable", message, headers={"Retry-After": "5"})
+        return JSONResponse({"version": self.release.get("version"), **found})
 
     @api.get("/openapi.json", include_in_schema=False)
     async def openapi_document(self, request: Request) -> Response:

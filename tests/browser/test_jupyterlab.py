@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from cellserve.runtime import delete
 from cellserve.runtime._smoke import difference
 from tests.browser.lab import running_lab
 from tests.conftest import Cluster
+from tests.runtime.load import Load
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel, pytest.mark.browser]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -113,16 +113,7 @@ def test_tag_run_publish_and_open_the_link(
     assert difference(answer.json(), expected) is None
 
     # Live traffic: requests sent now show up in the sidebar, read from Ray Serve's own metrics.
-    stop = threading.Event()
-
-    def keep_calling() -> None:
-        with httpx.Client(timeout=30) as client:
-            while not stop.is_set():
-                client.post(endpoint, json=example)
-
-    caller = threading.Thread(target=keep_calling)
-    caller.start()
-    try:
+    with Load(endpoint, example, concurrency=1, max_requests=20_000, max_seconds=200) as load:
         row = page.wait_for_selector(".cellserve-traffic-version[data-traffic='yes']", timeout=120_000)
         assert row is not None
         shown = row.inner_text()
@@ -139,9 +130,7 @@ def test_tag_run_publish_and_open_the_link(
         page.locator(".cellserve-section[data-section='versions']").screenshot(
             path=artifacts / "jupyterlab-traffic.png"
         )
-    finally:
-        stop.set()
-        caller.join()
+    assert load.failures == []
 
     opened = context.new_page()
     response = opened.goto(service_page)

@@ -21,6 +21,7 @@ from cellserve.runtime import _tokens as tokens
 from cellserve.runtime._smoke import difference
 from tests.conftest import Cluster
 from tests.notebooks import make_notebook
+from tests.runtime.load import Load
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel, pytest.mark.browser]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -102,6 +103,19 @@ def test_try_it_form_gets_the_notebooks_answer_offline(
     assert outside == [], "the page must not load anything from elsewhere"
 
 
+def test_the_page_shows_its_versions_live_traffic(digits: PublishResult, context: BrowserContext) -> None:
+    page, _ = open_page(context, digits.page)
+    example = bundle_json(digits, "example_request.json")
+    with Load(digits.endpoint, example, concurrency=1, max_requests=20_000, max_seconds=150) as load:
+        page.wait_for_selector("#cs-traffic[data-traffic='yes']", timeout=120_000)
+        shown = page.inner_text("#cs-traffic")
+    assert load.failures == []
+    assert re.fullmatch(r"[\d.]+ req/s · p50 [\d.]+ ms · p99 [\d.]+ ms · 0 % errors · 1 replica", shown), shown
+    found = httpx.get(digits.page + "traffic", timeout=30).json()
+    assert found["version"] == digits.version
+    assert found["total_requests"] > 0
+
+
 def test_curl_snippet_on_the_page_works(digits: PublishResult, context: BrowserContext) -> None:
     page, _ = open_page(context, digits.page)
     snippet = page.inner_text("#cs-curl")
@@ -172,6 +186,7 @@ def test_token_is_required_and_accepted(hostile: PublishResult, context: Browser
     assert in_url.status_code == 401
     assert "not in the URL" in in_url.json()["error"]["message"]
     assert httpx.get(url.replace("/predict", "/openapi.json"), timeout=30).status_code == 401
+    assert httpx.get(url.replace("/predict", "/traffic"), timeout=30).status_code == 401
     health = httpx.get(url.replace("/predict", "/healthz"), timeout=30)
     assert (health.status_code, health.json()) == (200, {"status": "ok"})  # healthy, and nothing more
 

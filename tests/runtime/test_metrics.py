@@ -13,9 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
+from cellserve.converter import TrafficReading as Reading
+from cellserve.converter import add_metrics_exposition as add_exposition
+from cellserve.converter import traffic_figures as figures
+from cellserve.converter.bundle_files.cellserve_traffic import quantile
 from cellserve.runtime import delete, publish, traffic
 from cellserve.runtime._clusters import connect
-from cellserve.runtime._metrics import Reading, add_exposition, figures, quantile, read
+from cellserve.runtime._metrics import read
 from tests.conftest import Cluster
 from tests.notebooks import make_notebook
 
