@@ -247,7 +247,7 @@ def _print_traffic(found: dict[str, Any]) -> None:
     for version, row in found["versions"].items():
         label = version + (" (live)" if row["live"] else "")
         if not row["traffic"]:
-            table.add_row(label, "no traffic", "", "", "", str(row["replicas"]))
+            table.add_row(label, "no traffic", "", "", "", str(row["replicas"] if row["replicas"] is not None else "-"))
             continue
         table.add_row(
             label,
@@ -255,7 +255,7 @@ def _print_traffic(found: dict[str, Any]) -> None:
             f"{row['error_rate']:.1%}",
             f"{row['p50_ms']:g}",
             f"{row['p99_ms']:g}",
-            str(row["replicas"]),
+            str(row["replicas"] if row["replicas"] is not None else "-"),
         )
     out.print(table)
 

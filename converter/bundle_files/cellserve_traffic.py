@@ -82,7 +82,8 @@ def quantile(q: float, buckets: dict[float, float]) -> float | None:
 
 def figures(before: Reading, after: Reading, app: str) -> dict[str, Any]:
     """One application's traffic between two readings: requests per second, error rate, p50/p99 latency (ms)
-    and healthy replicas; ``traffic`` says whether any prediction was answered. With none in the window the
+    and healthy replicas (None before Ray first reports them); ``traffic`` says whether any prediction was
+    answered. With none in the window the
     rates are 0 and the percentiles None."""
     seconds = max(after.at - before.at, 1e-9)
     requests = max(after.requests.get(app, 0.0) - before.requests.get(app, 0.0), 0.0)
@@ -97,7 +98,7 @@ def figures(before: Reading, after: Reading, app: str) -> dict[str, Any]:
         "error_rate": round(errors / requests, 4) if requests else 0.0,
         "p50_ms": None if p50 is None else round(p50, 1),
         "p99_ms": None if p99 is None else round(p99, 1),
-        "replicas": after.replicas.get(app, 0),
+        "replicas": after.replicas.get(app),  # None until Ray has reported the version's replicas
         "total_requests": int(after.requests.get(app, 0.0)),
         "traffic": requests > 0,
     }

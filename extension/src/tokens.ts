@@ -119,7 +119,8 @@ export interface ITrafficFigures {
   error_rate: number;
   p50_ms: number | null;
   p99_ms: number | null;
-  replicas: number;
+  /** Healthy replicas; null until Ray first reports them. */
+  replicas: number | null;
   total_requests: number;
   live: boolean;
   /** Whether any prediction was answered in the window. */

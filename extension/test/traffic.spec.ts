@@ -33,6 +33,12 @@ describe('trafficSummary', () => {
     );
   });
 
+  it('says when Ray has not reported the replicas yet', () => {
+    expect(trafficSummary(figures({ replicas: null }))).toMatch(
+      / · replicas not reported yet$/
+    );
+  });
+
   it('says when nobody called rather than showing zeros', () => {
     expect(
       trafficSummary(

@@ -114,9 +114,13 @@ def test_tag_run_publish_and_open_the_link(
 
     # Live traffic: requests sent now show up in the sidebar, read from Ray Serve's own metrics.
     with Load(endpoint, example, concurrency=1, max_requests=20_000, max_seconds=200) as load:
-        row = page.wait_for_selector(".cellserve-traffic-version[data-traffic='yes']", timeout=120_000)
-        assert row is not None
-        shown = row.inner_text()
+        # Traffic, and the replica once Ray has reported it (both trail the requests by its report interval).
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll(\".cellserve-traffic-version[data-traffic='yes']\"))"
+            ".some(row => row.textContent.includes('1 replica'))",
+            timeout=120_000,
+        )
+        shown = page.inner_text(".cellserve-traffic-version[data-traffic='yes']")
         assert f"Version {live} (live)" in shown
         assert "req/s" in shown
         assert "p50" in shown

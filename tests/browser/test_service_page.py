@@ -107,7 +107,12 @@ def test_the_page_shows_its_versions_live_traffic(digits: PublishResult, context
     page, _ = open_page(context, digits.page)
     example = bundle_json(digits, "example_request.json")
     with Load(digits.endpoint, example, concurrency=1, max_requests=20_000, max_seconds=150) as load:
-        page.wait_for_selector("#cs-traffic[data-traffic='yes']", timeout=120_000)
+        # Traffic, and the replica once Ray has reported it (both trail the requests by its report interval).
+        page.wait_for_function(
+            "() => { const p = document.getElementById('cs-traffic');"
+            " return p.dataset.traffic === 'yes' && p.textContent.endsWith(' 1 replica'); }",
+            timeout=120_000,
+        )
         shown = page.inner_text("#cs-traffic")
     assert load.failures == []
     assert re.fullmatch(r"[\d.]+ req/s · p50 [\d.]+ ms · p99 [\d.]+ ms · 0 % errors · 1 replica", shown), shown

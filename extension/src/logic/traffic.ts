@@ -30,7 +30,10 @@ export function addReading(
 
 /** `12.3 req/s · p50 8 ms · p99 20 ms · 0 % errors · 1 replica`, or why there is nothing to show. */
 export function trafficSummary(figures: ITrafficFigures): string {
-  const replicas = `${figures.replicas} ${figures.replicas === 1 ? 'replica' : 'replicas'}`;
+  const replicas =
+    figures.replicas === null
+      ? 'replicas not reported yet'
+      : `${figures.replicas} ${figures.replicas === 1 ? 'replica' : 'replicas'}`;
   if (!figures.traffic) {
     return `No traffic in the last ${formatNumber(figures.window_s)} s · ${replicas}`;
   }
