@@ -64,7 +64,10 @@ def test_20000_requests_at_concurrency_32_all_answered_and_memory_flat(
     result = publish(wine_copy(tmp_path), address=cluster.dashboard)  # the defaults: one replica, no tuning
     app = f"{result.name}_v{result.version}"
     example = json.loads((home / "services" / result.name / f"v{result.version}" / "example_request.json").read_text())
-    pids = replica_pids(cluster, app)
+    deadline = time.monotonic() + 60
+    while not (pids := replica_pids(cluster, app)) and time.monotonic() < deadline:
+        time.sleep(0.5)  # Serve reports a new replica's process a moment after it runs
+    assert pids, f"Serve reported no running replica process of {app} in 60 s"
     memory: dict[str, float] = {"at rest": rss_mib(pids)}
     try:
         started = time.monotonic()
