@@ -246,8 +246,9 @@ def _print_traffic(found: dict[str, Any]) -> None:
     table = Table(f"version (last {found['window_s']:g} s)", "requests/s", "errors", "p50 ms", "p99 ms", "replicas")
     for version, row in found["versions"].items():
         label = version + (" (live)" if row["live"] else "")
+        replicas = "-" if row["replicas"] is None else str(row["replicas"])  # None: not reported by Ray yet
         if not row["traffic"]:
-            table.add_row(label, "no traffic", "", "", "", str(row["replicas"] if row["replicas"] is not None else "-"))
+            table.add_row(label, "no traffic", "", "", "", replicas)
             continue
         table.add_row(
             label,
@@ -255,7 +256,7 @@ def _print_traffic(found: dict[str, Any]) -> None:
             f"{row['error_rate']:.1%}",
             f"{row['p50_ms']:g}",
             f"{row['p99_ms']:g}",
-            str(row["replicas"] if row["replicas"] is not None else "-"),
+            replicas,
         )
     out.print(table)
 

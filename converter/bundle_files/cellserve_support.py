@@ -209,7 +209,7 @@ class Stage:
                 **self.last_cell(),
             }
             logger.warning("%s: %s", self.spec.name, error["message"])
-            return [dict(error=dict(error)) for _ in handoffs]
+            return [{"error": dict(error)} for _ in handoffs]
         return [{"value": item} for item in items]
 
     def last_cell(self) -> dict[str, Any]:
@@ -522,7 +522,7 @@ class Preprocessing:
     def read_and_run_both(self, body: bytes) -> dict[str, Any]:
         """Read the request, then run both stages in this replica."""
         assert self.local_predict is not None
-        outcome = self.stage.run({self.service.input_variable: self.read(body)})
+        outcome = self.read_and_preprocess(body)
         if "value" in outcome:
             outcome = _answer_of(self.local_predict, outcome["value"])
         return outcome
