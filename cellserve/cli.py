@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cellserve.exceptions import CellserveError
+from cellserve.exceptions import CellserveError, SettingsError
 
 app = typer.Typer(
     help="Turn a tagged Jupyter notebook into a Ray Serve prediction service.",
@@ -148,13 +148,33 @@ def publish(
         bool,
         typer.Option("--force", help="Run the notebook and publish a new version even if nothing it uses changed."),
     ] = False,
+    replay: Annotated[
+        int,
+        typer.Option(
+            "--replay",
+            min=0,
+            help="Before going live, send the live version's last N logged requests to the new version and compare "
+            "the answers; stop if more than replay.max_mismatch differ (needs request_log on the live version).",
+        ),
+    ] = 0,
+    canary: Annotated[
+        str | None,
+        typer.Option(
+            "--canary",
+            help="Don't go live: the new version answers this share of the live route's predictions (e.g. 10%); "
+            "`cellserve promote NAME` makes it live.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Publish NOTEBOOK as a new version of its service: analyse, capture, bundle, deploy, smoke-test, go live."""
     from cellserve.runtime import publish as run_publish
 
     _quiet_ray()
-    run = functools.partial(run_publish, notebook, name=name, address=address, timeout=timeout, force=force)
+    share = None if canary is None else _guarded(lambda: _share(canary), as_json=as_json)
+    run = functools.partial(
+        run_publish, notebook, name=name, address=address, timeout=timeout, force=force, replay=replay, canary=share
+    )
     if as_json:
         result = _guarded(run, as_json=True)
         _print_json(result.to_json())
@@ -171,7 +191,14 @@ def publish(
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
     total = sum(result.timings.values())
-    if result.unchanged:
+    if result.replay is not None:
+        err.print(f"replay: {result.replay['requests']} requests, {result.replay['same']} same, "
+                  f"{result.replay['different']} different, {result.replay['failed']} failed "
+                  f"({result.replay['seconds']:.1f} s)")  # fmt: skip
+    if result.canary is not None:
+        err.print(f"[green]{result.name} version {result.version} answers {result.canary:.0%} of the predictions"
+                  f"[/green] ({total:.1f} s); `cellserve promote {result.name}` makes it live.")  # fmt: skip
+    elif result.unchanged:
         err.print(f"[green]{result.name} is unchanged: version {result.version} stays live[/green] ({total:.1f} s).")
     else:
         err.print(f"[green]{result.name} version {result.version} is live[/green] ({total:.1f} s).")
@@ -238,14 +265,32 @@ def status(
             str(version["version"]), version["status"], route, version["created"], version["failed_stage"] or "", error
         )
     out.print(table)
+    if info.get("canary"):
+        split = info["canary"]
+        out.print(f"canary: version {split['version']} answers {split['share']:.0%} of /{name}'s predictions")
     if "traffic" in info:
         _print_traffic(info["traffic"])
+
+
+def _share(text: str) -> float:
+    """'10%', '10' or '0.1' as a share between 0 and 1 (both excluded)."""
+    raw = text.strip().removesuffix("%")
+    try:
+        number = float(raw)
+    except ValueError:
+        raise SettingsError(f"Got {text!r} for a canary's share: write a percentage such as 10%.") from None
+    share = number / 100 if text.strip().endswith("%") or number >= 1 else number
+    if not 0 < share < 1:
+        raise SettingsError(f"Got {text!r} for a canary's share: it is more than 0% and less than 100%.")
+    return share
 
 
 def _print_traffic(found: dict[str, Any]) -> None:
     table = Table(f"version (last {found['window_s']:g} s)", "requests/s", "errors", "p50 ms", "p99 ms", "replicas")
     for version, row in found["versions"].items():
         label = version + (" (live)" if row["live"] else "")
+        if row.get("canary_share") is not None:
+            label += f" (canary, {row['canary_share']:.0%})"
         replicas = "-" if row["replicas"] is None else str(row["replicas"])  # None: not reported by Ray yet
         if not row["traffic"]:
             table.add_row(label, "no traffic", "", "", "", replicas)
@@ -292,6 +337,94 @@ def rollback(
     how = "a switch to its warm replicas" if result["warm"] else "started again from its stored bundle"
     err.print(f"[green]{name} version {result['live']} is live again[/green] ({how}).")
     out.print(result["endpoint"], highlight=False)
+
+
+@app.command()
+def promote(
+    name: Annotated[str, typer.Argument(help="The service.")],
+    version: Annotated[int | None, typer.Argument(help="Version to make live (default: the canary).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a version live (default: the canary); ends the canary split."""
+    from cellserve.runtime import promote as run_promote
+
+    _quiet_ray()
+    with err.status(f"Promoting {name}"):
+        result = _guarded(lambda: run_promote(name, version), as_json=as_json)
+    if as_json:
+        _print_json(result)
+        return
+    err.print(f"[green]{name} version {result['live']} is live[/green]; no canary split.")
+    out.print(result["endpoint"], highlight=False)
+
+
+@app.command()
+def traffic(
+    name: Annotated[str, typer.Argument(help="The service.")],
+    canary: Annotated[
+        str | None,
+        typer.Option("--canary", help="VERSION=SHARE: send e.g. 10% of the live route's predictions to VERSION."),
+    ] = None,
+    end: Annotated[bool, typer.Option("--end", help="End the canary split: the live version answers all.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Split the live route's traffic: a canary version answers a share of the predictions."""
+    from cellserve.runtime import canary as set_canary
+
+    if (canary is None) == (not end):
+        _guarded(lambda: _refuse("Give --canary VERSION=SHARE or --end."), as_json=as_json)
+    if end:
+        result = _guarded(lambda: set_canary(name, None), as_json=as_json)
+    else:
+        assert canary is not None
+        version_text, _, share_text = canary.partition("=")
+        if not version_text.strip().isdigit() or not share_text:
+            _guarded(lambda: _refuse(f"Got {canary!r} for --canary: write VERSION=SHARE, e.g. 3=10%."), as_json=as_json)
+        share = _guarded(lambda: _share(share_text), as_json=as_json)
+        result = _guarded(lambda: set_canary(name, int(version_text), share), as_json=as_json)
+    if as_json:
+        _print_json(result)
+        return
+    split = result["canary"]
+    if split is None:
+        err.print(f"[green]{name}: no canary split[/green]; version {result['live']} answers every prediction.")
+    else:
+        err.print(f"[green]{name}: version {split['version']} answers {split['share']:.0%} of the predictions[/green], "
+                  f"version {result['live']} the rest.")  # fmt: skip
+
+
+def _refuse(message: str) -> None:
+    raise SettingsError(message)
+
+
+@app.command("requests")
+def requests_command(
+    name: Annotated[str, typer.Argument(help="The service.")],
+    last: Annotated[int, typer.Option("--last", min=1, max=10_000, help="How many of the latest requests.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """The service's latest requests with their answers, status and latency (when its request_log is on)."""
+    from cellserve.runtime import requests as logged
+
+    found = _guarded(lambda: logged(name, last), as_json=as_json)
+    if as_json:
+        _print_json(found)
+        return
+    if not found["enabled"]:
+        err.print(
+            f"{name} version {found['live']} keeps no request log: set request_log in its notebook's settings "
+            "(`cellserve settings NB request_log.max_requests=100`) and publish. Requests may hold personal data."
+        )
+        return
+    table = Table("#", "at", "version", "status", "ms", "request", "answer")
+    for entry in found["requests"]:
+        request = entry["request"] if entry["request"] is not None else f"({entry['request_bytes']} bytes, not kept)"
+        answer = entry["response"] if entry["response"] is not None else f"({entry['response_bytes']} bytes, not kept)"
+        table.add_row(str(entry["seq"]), entry["at"], entry["version"], str(entry["status"]),
+                      f"{entry['latency_ms']:g}", escape(request), escape(answer))  # fmt: skip
+    out.print(table)
+    err.print(f"{len(found['requests'])} shown of {found['kept']} kept (at most {found['max_requests']}); "
+              f"{found['logged']} logged since the log started.")  # fmt: skip
 
 
 @app.command()

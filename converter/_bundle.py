@@ -31,6 +31,8 @@ _SUPPORT_FILES = (
     "cellserve_request.py",
     "cellserve_access.py",
     "cellserve_traffic.py",
+    "cellserve_log.py",
+    "cellserve_canary.py",
     "cellserve_page.py",
     "cellserve_page.html",
 )

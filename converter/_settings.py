@@ -147,6 +147,37 @@ class BatchSettings(BaseModel):
     )
 
 
+class RequestLogSettings(BaseModel):
+    """The service keeps its last requests and answers for its owner (`cellserve requests NAME`, the sidebar).
+    Requests may hold personal data: it is off unless set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_requests: int = Field(100, ge=1, le=10_000, description="Most requests kept; the oldest goes first.")
+    max_body_bytes: int = Field(
+        65_536,
+        ge=0,
+        le=2**20,
+        description="Largest request or answer body kept, in bytes; a larger one is logged by its size alone.",
+    )
+
+
+class ReplaySettings(BaseModel):
+    """Replay before promote (`cellserve publish --replay N`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_mismatch: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Largest share of replayed requests the new version may answer differently from the live one (or fail) "
+            "and still go live; above it the publish stops and the live version stays."
+        ),
+    )
+
+
 class FileSettings(BaseModel):
     """Which files travel with the service besides its code and captured values."""
 
@@ -252,6 +283,15 @@ class ServiceSettings(BaseModel):
             "Dynamic batching of the predict stage: {max_size, wait_ms}. None: the predict cells run once per request."
         ),
     )
+
+    request_log: RequestLogSettings | None = Field(
+        None,
+        description=(
+            "Keep the last requests with their answers, status and latency for the service's owner: "
+            "{max_requests, max_body_bytes}. Requests may hold personal data. None: nothing is kept."
+        ),
+    )
+    replay: ReplaySettings = Field(default_factory=ReplaySettings)
 
     def stage(self, role: str) -> StageSettings:
         """A stage's settings as they are deployed: predict's max_ongoing_requests is at least batch.max_size

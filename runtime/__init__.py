@@ -5,7 +5,20 @@ from ._embedded import ensure_running as start_embedded_cluster
 from ._embedded import status as embedded_cluster_status
 from ._embedded import stop as stop_embedded_cluster
 from ._image import ImageResult, build_image
-from ._manage import cluster_status, delete, list_services, live_endpoint, logs, rollback, status, token, traffic
+from ._manage import (
+    canary,
+    cluster_status,
+    delete,
+    list_services,
+    live_endpoint,
+    logs,
+    promote,
+    requests,
+    rollback,
+    status,
+    token,
+    traffic,
+)
 from ._publish import STAGES, PublishResult, publish
 
 __all__ = [
@@ -14,6 +27,7 @@ __all__ = [
     "ImageResult",
     "PublishResult",
     "build_image",
+    "canary",
     "cluster_status",
     "connect",
     "delete",
@@ -21,7 +35,9 @@ __all__ = [
     "list_services",
     "live_endpoint",
     "logs",
+    "promote",
     "publish",
+    "requests",
     "rollback",
     "start_embedded_cluster",
     "status",

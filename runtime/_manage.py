@@ -1,4 +1,5 @@
-"""Services after publishing: list, status, logs, rollback, token, delete, and the cluster's view."""
+"""Services after publishing: list, status, traffic, logs, requests, canary, promote, rollback, token, delete,
+and the cluster's view."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from . import _routes as routes
 from . import _store as store
 from . import _tokens as tokens
 from . import _versions as versions
+from ._canary import current as current_split
+from ._canary import set_split
 from ._clusters import Cluster, connect
+from ._replay import read_log
 from ._serve import ServeCluster
 from ._smoke import smoke_test
 
@@ -51,7 +55,8 @@ def _stages(app: dict[str, Any]) -> dict[str, Any]:
 def _serve_view(record: store.ServiceRecord) -> dict[str, Any]:
     """The live version's application, and every running version with its route."""
     try:
-        apps = ServeCluster(_cluster_of(record, start=False)).applications()
+        serve = ServeCluster(_cluster_of(record, start=False))
+        apps = serve.applications()
     except ClusterError as exc:
         return {"status": "UNREACHABLE", "message": str(exc), "stages": {}, "running": {}}
     running = {
@@ -67,6 +72,7 @@ def _serve_view(record: store.ServiceRecord) -> dict[str, Any]:
         "message": live.get("message") or "",
         "stages": _stages(live),
         "running": running,
+        "canary": current_split(serve.declared(apps), record.name),
     }
 
 
@@ -94,6 +100,7 @@ def status(name: str) -> dict[str, Any]:
     last = record.last_error
     view = _serve_view(record)
     running = view.pop("running")
+    split = view.pop("canary", None)
     return {
         "name": name,
         "live": record.live,
@@ -107,6 +114,7 @@ def status(name: str) -> dict[str, Any]:
             for v in record.versions
         ],
         "last_error": {"version": last.version, "stage": last.failed_stage, "error": last.error} if last else None,
+        "canary": split,
     }
 
 
@@ -117,19 +125,49 @@ def traffic(name: str, window_s: float = 10.0) -> dict[str, Any]:
     requests; a version with no request in the window says so ("no traffic")."""
     record = store.load(name)
     cluster = _cluster_of(record, start=False)
-    running = sorted(
-        parsed[1]
-        for app in ServeCluster(cluster).applications()
-        if (parsed := routes.parse_app(app)) and parsed[0] == name
-    )
+    serve = ServeCluster(cluster)
+    apps = serve.applications()
+    running = sorted(parsed[1] for app in apps if (parsed := routes.parse_app(app)) and parsed[0] == name)
+    split = current_split(serve.declared(apps), name)
     before = metrics.read(cluster)
     time.sleep(window_s)
     after = metrics.read(cluster)
     versions = {}
     for version in running:
         found = traffic_figures(before, after, routes.app_name(name, version))
-        versions[str(version)] = {**found, "live": version == record.live}
-    return {"name": name, "window_s": window_s, "versions": versions}
+        share = split["share"] if split and split["version"] == version else None
+        versions[str(version)] = {**found, "live": version == record.live, "canary_share": share}
+    return {"name": name, "window_s": window_s, "versions": versions, "canary": split}
+
+
+def requests(name: str, limit: int = 20) -> dict[str, Any]:
+    """The last ``limit`` requests the service logged (newest last), with their answers, status and latency:
+    kept only when the live version's notebook sets ``request_log``."""
+    record = store.load(name)
+    if record.live is None:
+        raise ServiceNotFoundError(f"Service {name!r} has no live version; publish it first.")
+    found = read_log(_cluster_of(record, start=False), name, limit)
+    return {"name": name, "live": record.live, **found}
+
+
+def canary(name: str, version: int | None, share: float = 0.0) -> dict[str, Any]:
+    """Send ``share`` (0 to 1) of the live route's predictions to another running ``version``; None ends the
+    split. Serve changes the live version's config in place: no replica restarts."""
+    with store.locked(name):
+        record = store.load(name)
+        cluster = _cluster_of(record, start=False)
+        serve = ServeCluster(cluster)
+        with versions.cluster_lock(cluster):
+            ended = current_split(serve.declared(), name)
+            live = set_split(serve, cluster, name, version, share, stage="traffic")
+        for other in record.versions:
+            if other.status == "canary" and other.version != version:
+                other.status = "rolled-back"  # it answers none of the live route's requests any more
+        if version is not None and record.version(version).status not in ("live", "previous"):
+            record.version(version).status = "canary"
+        store.save(record)
+    split = None if version is None else {"version": version, "share": share}
+    return {"name": name, "live": live, "canary": split, "ended": ended if version is None else None}
 
 
 def list_services() -> list[dict[str, Any]]:
@@ -170,17 +208,34 @@ def rollback(name: str, version: int | None = None, *, timeout: float = 600) -> 
     """Make an earlier version live again (default: the one live before the current one).
 
     A warm version is a switch of routes; one that no longer runs is started again from its stored
-    bundle and tested first. Either way the current version keeps serving until the switch."""
+    bundle and tested first. Either way the current version keeps serving until the switch, which
+    ends a canary split."""
+    return _make_live(name, version, stage="rollback", timeout=timeout)
+
+
+def promote(name: str, version: int | None = None, *, timeout: float = 600) -> dict[str, Any]:
+    """Make ``version`` live (default: the canary): a switch of routes, which ends the canary split."""
+    if version is None:
+        with store.locked(name):
+            record = store.load(name)
+            split = current_split(ServeCluster(_cluster_of(record, start=False)).declared(), name)
+        if split is None:
+            raise DeployError(f"{name} has no canary to promote: name the version to make live.", stage="promote")
+        version = int(split["version"])
+    return _make_live(name, version, stage="promote", timeout=timeout)
+
+
+def _make_live(name: str, version: int | None, *, stage: str, timeout: float) -> dict[str, Any]:
     with store.locked(name):
         record = store.load(name)
         target = record.version(version) if version else _previous(record)
         if not target.bundle_kept:
-            raise DeployError(f"Version {target.version}'s bundle is no longer kept; publish again.", stage="rollback")
+            raise DeployError(f"Version {target.version}'s bundle is no longer kept; publish again.", stage=stage)
         if target.status == "failed":
             raise DeployError(
                 f"Version {target.version} failed at {target.failed_stage} and never served; "
-                "roll back to a version that was live.",
-                stage="rollback",
+                "make a version live that passed its tests.",
+                stage=stage,
             )
         cluster = _cluster_of(record, start=True)
         serve = ServeCluster(cluster)
@@ -190,14 +245,16 @@ def rollback(name: str, version: int | None = None, *, timeout: float = 600) -> 
             warm = target.version in routes.versions_of(serve.declared(), name)
             if not warm:
                 versions.start_version(serve, name, target.version, bundle, pip=cluster.kind != "embedded",
-                                       timeout=timeout, stage="rollback")  # fmt: skip
+                                       timeout=timeout, stage=stage)  # fmt: skip
                 smoke_test(
-                    cluster.endpoint(routes.pinned_route(name, target.version)), bundle, stage="rollback", token=token
+                    cluster.endpoint(routes.pinned_route(name, target.version)), bundle, stage=stage, token=token
                 )
-            versions.switch(serve, cluster, name, target.version, bundle, token=token, stage="rollback")
+            versions.switch(serve, cluster, name, target.version, bundle, token=token, stage=stage)
         for other in record.versions:
             if other.status == "live":
                 other.status = "previous"
+            elif other.status == "canary":
+                other.status = "rolled-back"
         record.previous = record.live
         target.status, record.live = "live", target.version
         store.save(record)
@@ -234,7 +291,7 @@ def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str,
             try:
                 _update_live(_cluster_of(record, start=True), record, bundle, fresh, timeout)
             except Exception:
-                tokens.write_release(bundle, version=live.version, published=live.created, token=current)
+                tokens.write_release(bundle, name=name, version=live.version, published=live.created, token=current)
                 raise
             tokens.save(name, fresh)
             current = fresh
@@ -251,7 +308,7 @@ def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, tok
     """The live version with a new token digest: Serve updates its replicas in place, one by one."""
     assert record.live is not None
     live = record.version(record.live)
-    tokens.write_release(bundle, version=live.version, published=live.created, token=token)
+    tokens.write_release(bundle, name=record.name, version=live.version, published=live.created, token=token)
     serve = ServeCluster(cluster)
     with versions.cluster_lock(cluster):
         app = routes.version_app(bundle, record.name, live.version, serve.upload(bundle))

@@ -13,7 +13,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +35,18 @@ from . import _routes as routes
 from . import _store as store
 from . import _tokens as tokens
 from . import _versions as versions
+from ._canary import set_split
 from ._capacity import make_room
 from ._clusters import Cluster, connect, is_loopback
 from ._preflight import check_resources
+from ._replay import ReplaySummary, read_log
+from ._replay import check as check_replay
+from ._replay import replay as replay_requests
 from ._serve import ServeCluster
 from ._smoke import smoke_test
 
 Progress = Callable[[str, str], None]
-STAGES = ("analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "promote")
+STAGES = ("analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "replay", "promote")
 _CONVERT_STAGES = {"read": "analyse", "analyse": "analyse", "capture": "capture", "generate": "bundle"}
 DEPLOY_TIMEOUT_S = 600.0
 
@@ -58,6 +62,8 @@ class PublishResult:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     unchanged: bool = False
+    replay: dict[str, Any] | None = None  # the replay's summary, when one ran
+    canary: float | None = None  # the share of the live route's predictions the new version answers, when set
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,18 +106,22 @@ def publish(
     install_requirements: bool | None = None,
     capture: CaptureStep | None = None,
     force: bool = False,
+    replay: int = 0,
+    canary: float | None = None,
 ) -> PublishResult:
-    """analyse → capture → bundle → preflight → deploy → smoke-test → promote: a new live version.
+    """analyse → capture → bundle → preflight → deploy → smoke-test → replay → promote: a new live version.
 
     ``capture`` replaces the headless run of the notebook (JupyterLab passes its live kernel's). A headless
     publish whose inputs (cells, settings, files read, packages) are those of the live version starts
-    nothing and runs nothing, unless ``force``.
+    nothing and runs nothing, unless ``force``. ``replay``: first send the live version's last ``replay``
+    logged requests to the new version, and stop if too many answers differ. ``canary``: instead of going
+    live, the new version answers that share (0 to 1) of the live route's predictions.
     """
     name = _service_name(notebook, name)
     steps = Steps(progress)
     with store.locked(name):
         record = _load_or_new(name)
-        if capture is None and not force:
+        if capture is None and not force and not replay and canary is None:
             same = _same_inputs(record, Path(notebook), name, address, steps)
             if same is not None:
                 return same
@@ -120,6 +130,7 @@ def publish(
         store.save(record)
         bundle = store.bundle_dir(name, version.version)
         serve: ServeCluster | None = None
+        replayed: dict[str, Any] | None = None
         try:
             steps.start("analyse", f"Reading and analysing {Path(notebook).name}")
             converted = convert(
@@ -135,10 +146,11 @@ def publish(
             record.address, record.cluster_kind = cluster.dashboard, cluster.kind
             warnings = check_resources(cluster, settings) + _exposure(name, cluster)
             token = tokens.ensure(name) if settings.access == "token" else None
-            tokens.write_release(bundle, version=version.version, published=version.created, token=token)
+            tokens.write_release(bundle, name=name, version=version.version, published=version.created, token=token)
             version.digest = versions.bundle_digest(bundle)
             _remember_inputs(version, converted, name)
             serve = ServeCluster(cluster)
+            logged = _logged(record, cluster, name, replay, steps) if replay else None
             pip = cluster.kind != "embedded" if install_requirements is None else install_requirements
             with versions.cluster_lock(cluster):
                 if _unchanged(record, version, serve):
@@ -153,24 +165,79 @@ def publish(
                 )
                 steps.start("smoke-test", "Sending the example request; the answer must be the notebook's output")
                 smoke_test(cluster.endpoint(pinned), bundle, token=token)
-                steps.start("promote", f"Switching /{name} to version {version.version}")
-                versions.switch(serve, cluster, name, version.version, bundle, token=token, stage="promote")
-                previous = record.live
-                _mark_live(record, version.version)
-                warnings += _trim(serve, name, version.version, settings.warm_versions, previous)
+                if logged is not None and record.live is not None:
+                    summary = _replay(logged, cluster, name, (record.live, version.version), token, steps,
+                                      settings.replay.max_mismatch)  # fmt: skip
+                    replayed = summary.to_json()
+                    check_replay(summary, record.live, version.version)
+                if canary is not None:
+                    steps.start("promote", f"Version {version.version} answers {canary:.0%} of /{name}'s predictions; "
+                                f"version {record.live} stays live")  # fmt: skip
+                    set_split(serve, cluster, name, version.version, canary, stage="promote")
+                    version.status = "canary"
+                else:
+                    steps.start("promote", f"Switching /{name} to version {version.version}")
+                    versions.switch(serve, cluster, name, version.version, bundle, token=token, stage="promote")
+                    previous = record.live
+                    _mark_live(record, version.version)
+                    warnings += _trim(serve, name, version.version, settings.warm_versions, previous)
         except CellserveError as exc:
             stage = getattr(exc, "stage", None) or steps.current
             version.status, version.failed_stage, version.error = "failed", stage, str(exc)
             version.timings = steps.done()
             store.save(record)
-            if serve is not None and stage in ("deploy", "smoke-test", "promote"):
+            if serve is not None and stage in ("deploy", "smoke-test", "replay", "promote"):
                 _stop_quietly(serve, routes.app_name(name, version.version))
             raise _failed(record, version, stage, exc) from None
         record.endpoint = cluster.endpoint(routes.live_route(name))
         version.timings = steps.done()
         store.prune(record)
         store.save(record)
-    return _result(record, version.version, cluster, token, version.timings, warnings)
+    result = _result(record, version.version, cluster, token, version.timings, warnings)
+    return replace(result, replay=replayed, canary=canary)
+
+
+def _logged(record: store.ServiceRecord, cluster: Cluster, name: str, count: int, steps: Steps) -> list[dict[str, Any]]:
+    """The live version's last ``count`` logged requests, read before anything starts: a replay that cannot
+    run stops the publish at once."""
+    if record.live is None:
+        raise DeployError(f"--replay: {name} has no live version whose requests could be replayed.", stage="preflight")
+    steps.start("preflight", f"Reading the last {count} requests version {record.live} logged")
+    try:
+        found = read_log(cluster, name, count)
+    except CellserveError as exc:
+        raise DeployError(f"--replay: {exc}", stage="preflight") from None
+    if not found.get("enabled"):
+        raise DeployError(
+            f"--replay: version {record.live} keeps no request log. Set request_log in the notebook's cellserve "
+            f"settings (`cellserve settings NB request_log.max_requests=100`) and publish it, so that it logs "
+            f"requests to replay.",
+            stage="preflight",
+        )
+    entries: list[dict[str, Any]] = found.get("requests") or []
+    return entries
+
+
+def _replay(
+    logged: list[dict[str, Any]],
+    cluster: Cluster,
+    name: str,
+    versions_compared: tuple[int, int],
+    token: str | None,
+    steps: Steps,
+    max_mismatch: float,
+) -> ReplaySummary:
+    live, new = versions_compared
+    steps.start("replay", f"Sending the {len(logged)} logged requests to version {new} and version {live}")
+    summary = replay_requests(
+        logged,
+        cluster.endpoint(routes.pinned_route(name, live)),
+        cluster.endpoint(routes.pinned_route(name, new)),
+        token=token,
+        max_mismatch=max_mismatch,
+    )
+    steps.start("replay", summary.line())
+    return summary
 
 
 def _remember_inputs(version: store.VersionRecord, converted: Bundle, name: str) -> None:

@@ -75,15 +75,51 @@ def without(apps: list[AppConfig], names: set[str]) -> list[AppConfig]:
 
 
 def switched(apps: list[AppConfig], service: str, live: int) -> list[AppConfig]:
-    """``apps`` with version ``live`` of ``service`` at the live route and its other versions pinned."""
+    """``apps`` with version ``live`` of ``service`` at the live route, its other versions pinned, and no
+    canary split any more."""
     result = []
     for app in apps:
         parsed = parse_app(app["name"])
         if parsed and parsed[0] == service:
             route = live_route(service) if parsed[1] == live else pinned_route(service, parsed[1])
-            app = {**app, "route_prefix": route}
+            app = {**without_canary(app), "route_prefix": route}
         result.append(app)
     return result
+
+
+INGRESSES = ("service", "preprocessing")  # the fused deployment, or the first of two
+
+
+def ingress_of(details: dict[str, Any]) -> str:
+    """The HTTP ingress deployment of a running application (Serve's details of it)."""
+    names = set(details.get("deployments") or {})
+    return next((name for name in INGRESSES if name in names), INGRESSES[-1])
+
+
+def canary_of(app: AppConfig) -> dict[str, Any] | None:
+    """The canary an application's config sets on its ingress: {version, share, url}, or None."""
+    for deployment in app.get("deployments") or []:
+        found = (deployment.get("user_config") or {}).get("canary")
+        if found:
+            return dict(found)
+    return None
+
+
+def with_canary(app: AppConfig, ingress: str, canary: dict[str, Any] | None) -> AppConfig:
+    """``app`` with its ingress sending a share of its predictions to another version (None: none)."""
+    others = [d for d in app.get("deployments") or [] if d.get("name") != ingress]
+    return {**app, "deployments": [*others, {"name": ingress, "user_config": {"canary": canary}}]}
+
+
+def without_canary(app: AppConfig) -> AppConfig:
+    """``app`` sending none of its predictions elsewhere (a promote or a rollback ends a split)."""
+    if canary_of(app) is None:
+        return app
+    deployments = [
+        {**d, "user_config": {**d["user_config"], "canary": None}} if d.get("user_config") else d
+        for d in app.get("deployments") or []
+    ]
+    return {**app, "deployments": deployments}
 
 
 def beyond_warm(apps: list[AppConfig], service: str, live: int, keep: int, previous: int | None) -> set[str]:

@@ -12,34 +12,36 @@ import httpx
 
 from cellserve.exceptions import DeployError
 
+CHECK_HEADER = "X-Cellserve-Check"  # the service neither logs nor splits cellserve's own requests
 REL_TOL = 1e-4
 ABS_TOL = 1e-6
 
 
-def difference(actual: Any, expected: Any, where: str = "response") -> str | None:
-    """Where ``actual`` departs from ``expected`` (floats within a tolerance), or None."""
+def difference(actual: Any, expected: Any, where: str = "response", shown: str = "the notebook showed") -> str | None:
+    """Where ``actual`` departs from ``expected`` (floats within a tolerance), or None; ``shown`` names what
+    gave ``expected``."""
     if isinstance(expected, float) or (isinstance(actual, float) and isinstance(expected, int)):
         number = isinstance(actual, (int, float)) and not isinstance(actual, bool)
         if number and math.isclose(actual, expected, rel_tol=REL_TOL, abs_tol=ABS_TOL):
             return None
-        return f"{where} is {actual!r}, the notebook showed {expected!r}"
+        return f"{where} is {actual!r}, {shown} {expected!r}"
     if isinstance(expected, dict):
         if not isinstance(actual, dict) or set(actual) != set(expected):
-            return f"{where} is {_short(actual)}, the notebook showed {_short(expected)}"
+            return f"{where} is {_short(actual)}, {shown} {_short(expected)}"
         for key in expected:
-            found = difference(actual[key], expected[key], f"{where}.{key}")
+            found = difference(actual[key], expected[key], f"{where}.{key}", shown)
             if found:
                 return found
         return None
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
-            return f"{where} is {_short(actual)}, the notebook showed {_short(expected)}"
+            return f"{where} is {_short(actual)}, {shown} {_short(expected)}"
         for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            found = difference(a, e, f"{where}[{index}]")
+            found = difference(a, e, f"{where}[{index}]", shown)
             if found:
                 return found
         return None
-    return None if actual == expected else f"{where} is {actual!r}, the notebook showed {expected!r}"
+    return None if actual == expected else f"{where} is {actual!r}, {shown} {expected!r}"
 
 
 def _short(value: Any) -> str:
@@ -52,7 +54,7 @@ def smoke_test(
 ) -> float:
     """POST the example request to ``url``/predict; returns the answer's latency in seconds."""
     example = (bundle / "example_request.json").read_bytes()
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", CHECK_HEADER: "smoke-test"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     expected = json.loads((bundle / "expected_response.json").read_text())

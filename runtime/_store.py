@@ -25,7 +25,7 @@ from cellserve.exceptions import DeployError, ServiceNotFoundError, SettingsErro
 
 from ._home import home
 
-VersionStatus = Literal["building", "deploying", "live", "previous", "failed", "rolled-back"]
+VersionStatus = Literal["building", "deploying", "canary", "live", "previous", "failed", "rolled-back"]
 KEEP_BUNDLES = 10
 
 

@@ -2,7 +2,9 @@
 
 The token of a service lives only here, in ``services/<name>/token`` (mode 0600).
 The service gets its SHA-256 digest in ``release.json``, beside the version number
-and publication time the service page shows.
+and publication time the service page shows. So does the owner key (``owner-key``),
+which only the service's request log asks for: callers of a service hold its token,
+not the key, and do not see each other's requests.
 """
 
 from __future__ import annotations
@@ -18,19 +20,20 @@ from cellserve.converter import token_digest
 from . import _store as store
 
 RELEASE = "release.json"
+OWNER = "owner-key"
 
 
-def _path(name: str) -> Path:
-    return store.service_dir(name) / "token"
+def _path(name: str, kind: str = "token") -> Path:
+    return store.service_dir(name) / kind
 
 
-def read(name: str) -> str | None:
-    path = _path(name)
+def read(name: str, kind: str = "token") -> str | None:
+    path = _path(name, kind)
     return path.read_text().strip() if path.is_file() else None
 
 
-def save(name: str, token: str) -> None:
-    path = _path(name)
+def save(name: str, token: str, kind: str = "token") -> None:
+    path = _path(name, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -52,15 +55,25 @@ def ensure(name: str) -> str:
     return token
 
 
+def owner_key(name: str) -> str:
+    """The key that reads the service's request log, made on first use."""
+    key = read(name, OWNER)
+    if key is None:
+        key = new()
+        save(name, key, OWNER)
+    return key
+
+
 def access_of(bundle: Path) -> str:
     """'public' or 'token', as the notebook behind ``bundle`` asked."""
     manifest = json.loads((bundle / "cellserve.json").read_text())
     return str(manifest.get("settings", {}).get("access", "public"))
 
 
-def write_release(bundle: Path, *, version: int, published: str, token: str | None) -> None:
-    """What the deployed service says about itself; the token only as a digest."""
+def write_release(bundle: Path, *, name: str, version: int, published: str, token: str | None) -> None:
+    """What the deployed service says about itself; the token and the owner key only as digests."""
     release: dict[str, Any] = {"version": version, "published": published}
+    release["owner_sha256"] = token_digest(owner_key(name))
     if token is not None:
         release["token_sha256"] = token_digest(token)
     (bundle / RELEASE).write_text(json.dumps(release, indent=2) + "\n")

@@ -70,3 +70,16 @@ class Access:
         if not hmac.compare_digest(digest(given), self.token_sha256):
             return "The access token is not valid for this service."
         return None
+
+
+def owner_refusal(authorization: str | None, owner_sha256: str | None) -> str | None:
+    """Why a request for what only the service's owner may see (its request log) may not pass, or None.
+
+    The owner key is not the access token: whoever calls the service does not see the others' requests.
+    `cellserve publish` keeps the key on the owner's machine and gives the service its digest."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return "Only the service's owner may read its request log: use `cellserve requests NAME`."
+    if owner_sha256 is None or not hmac.compare_digest(digest(credentials.strip()), owner_sha256):
+        return "The owner key is not valid for this service."
+    return None

@@ -27,7 +27,9 @@ from urllib.parse import urlencode
 import cellserve_page as page
 import cloudpickle
 import ray
-from cellserve_access import COOKIE, Access
+from cellserve_access import COOKIE, Access, owner_refusal
+from cellserve_canary import FORWARDED, Canary, Forwarder
+from cellserve_log import Logger
 from cellserve_request import RequestChecker, RequestError, parse
 from cellserve_traffic import Reading, add_exposition, figures
 from cellserve_values import batch_items, cell_of, infer_schema, to_jsonable
@@ -40,6 +42,7 @@ from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
 logger = logging.getLogger("ray.serve")
+CHECK = "x-cellserve-check"  # cellserve's own requests (smoke test, replay): not logged, never split
 HERE = Path(__file__).resolve().parent
 
 
@@ -322,7 +325,9 @@ class PinnedVersion:
             scope = {**scope, "root_path": root + pinned[0]}
 
         async def send_with_version(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start" and self.version:
+            headers = message.get("headers", [])
+            answered = any(key.lower() == b"x-cellserve-version" for key, _ in headers)  # by a canary
+            if message["type"] == "http.response.start" and self.version and not answered:
                 message = {
                     **message,
                     "headers": [*message.get("headers", []), (b"x-cellserve-version", self.version.encode())],
@@ -401,6 +406,11 @@ class Preprocessing:
         self.example, self.expected, self.settings = service.example(), service.expected(), service.settings()
         self.access = Access.configure(service.access, self.release.get("token_sha256"))
         self.traffic_watch = TrafficWatch()
+        kept = self.settings.get("request_log")
+        version = str(self.release.get("version", ""))
+        self.request_log = None if not kept else Logger(service.name, version, **kept)
+        self.canary: Canary | None = None
+        self.forwarder = Forwarder()
         api.title = service.title
         api.version = str(self.release.get("version", "unversioned"))
         api.description = f"Prediction service made by cellserve from {service.notebook}."
@@ -433,18 +443,46 @@ class Preprocessing:
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
+    def reconfigure(self, config: dict[str, Any] | None) -> None:
+        """Ray Serve's user_config, changed in place by `cellserve traffic`: the canary, or none."""
+        self.canary = Canary.of(config)
+        if self.canary is not None:
+            share = self.canary.share * 100
+            logger.info("Canary: version %s answers %.1f%% of predictions", self.canary.version, share)
+
     @api.post("/predict")
     async def predict(self, request: Request) -> Response:
         refused = self.refusal(request)
         if refused is not None:
             return refused
+        started = time.perf_counter()
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > self.service.max_request_bytes:
-                return _error(413, "payload_too_large", f"The body is over {self.service.max_request_bytes} bytes.")
+                response: Response = _error(
+                    413, "payload_too_large", f"The body is over {self.service.max_request_bytes} bytes."
+                )
+                break
+        else:
+            canary = self.canary
+            forwarded = None
+            passed_on = any(header in request.headers for header in (FORWARDED, CHECK))  # answered here, as sent
+            if canary is not None and not passed_on and canary.picks():
+                forwarded = await self.forwarder.forward(canary, bytes(body), dict(request.headers))
+            response = forwarded if forwarded is not None else await self.answer(bytes(body))
+        # Each request is logged once, by the live version: not what a canary was passed, nor cellserve's own checks.
+        if self.request_log is not None and FORWARDED not in request.headers and CHECK not in request.headers:
+            self.request_log.add(
+                bytes(body), response.status_code, bytes(response.body), response.headers.get("x-cellserve-version"),
+                started,
+            )  # fmt: skip
+        return response
+
+    async def answer(self, body: bytes) -> Response:
+        """This version's answer to a request's body: the prediction, or an error saying why not."""
         try:
-            outcome = await asyncio.wait_for(self.admitted(bytes(body)), self.service.request_timeout_s)
+            outcome = await asyncio.wait_for(self.admitted(body), self.service.request_timeout_s)
         except OverloadedError:
             busy = self.admission
             message = (
@@ -608,6 +646,21 @@ class Preprocessing:
             message = f"Ray's metrics could not be read: {type(exc).__name__}."
             return _error(503, "metrics_unavailable", message, headers={"Retry-After": "5"})
         return JSONResponse({"version": self.release.get("version"), **found})
+
+    @api.get("/requests", include_in_schema=False)
+    async def requests(self, request: Request, limit: int = 100) -> Response:
+        """The request log, newest last, for the service's owner only."""
+        why = owner_refusal(request.headers.get("authorization"), self.release.get("owner_sha256"))
+        if why is not None:
+            return _error(403, "forbidden", why)
+        if self.request_log is None:
+            return JSONResponse({"enabled": False, "requests": []})
+        try:
+            found = await self.request_log.last(max(0, min(limit, 10_000)))
+        except Exception as exc:  # the log's actor, not the notebook's code
+            logger.warning("Could not read the request log: %s: %s", type(exc).__name__, exc)
+            return _error(503, "log_unavailable", f"The request log could not be read: {type(exc).__name__}.")
+        return JSONResponse({"enabled": True, **found})
 
     @api.get("/openapi.json", include_in_schema=False)
     async def openapi_document(self, request: Request) -> Response:
