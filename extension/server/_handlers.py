@@ -15,7 +15,7 @@ from jupyter_server.utils import url_path_join
 
 from cellserve.converter import ServiceSettings, capture_in_kernel, check_notebook
 from cellserve.exceptions import CellserveError, ServiceNotFoundError
-from cellserve.runtime import delete, logs, rollback, status, traffic
+from cellserve.runtime import canary, delete, logs, promote, requests, rollback, status, traffic
 
 from ._jobs import Jobs
 from ._paths import InvalidInputError, cluster_address, notebook_path, service_name
@@ -106,7 +106,10 @@ class PublishHandler(CellserveHandler):
                     raise InvalidInputError(f"No running kernel {kernel_id!r}.")
                 connection = self.kernel_manager.get_kernel(kernel_id).get_connection_info(session=False)
                 capture = capture_in_kernel(connection)
-            job = self.jobs.start(path, label=str(data["path"]), address=address, capture=capture)
+            replay, share = _count(data.get("replay", 0), "replay", 10_000), _share(data.get("canary"))
+            job = self.jobs.start(
+                path, label=str(data["path"]), address=address, capture=capture, replay=replay, canary=share
+            )
             self.reply(job.to_json(), 202)
 
         await self.guarded(run)
@@ -141,15 +144,77 @@ class ServiceHandler(CellserveHandler):
         await self.guarded(run)
 
 
+def _count(value: object, key: str, most: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= most:
+        raise InvalidInputError(f"{key!r} must be a whole number from 0 to {most}.")
+    return value
+
+
+def _version(value: object) -> int | None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise InvalidInputError("'version' must be a version number (1, 2, …) or left out.")
+    return value
+
+
+def _share(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1:
+        raise InvalidInputError("'canary' must be a share of the traffic above 0 and below 1 (0.1 is 10 %).")
+    return float(value)
+
+
 class RollbackHandler(CellserveHandler):
     @tornado.web.authenticated
     @authorized("write")
     async def post(self, name: str) -> None:
         async def run() -> None:
-            version = self.body().get("version")
-            if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-                raise InvalidInputError("'version' must be a version number (1, 2, …) or left out.")
+            version = _version(self.body().get("version"))
             self.reply(await asyncio.to_thread(rollback, service_name(name), version))
+
+        await self.guarded(run)
+
+
+class PromoteHandler(CellserveHandler):
+    @tornado.web.authenticated
+    @authorized("write")
+    async def post(self, name: str) -> None:
+        async def run() -> None:
+            version = _version(self.body().get("version"))
+            self.reply(await asyncio.to_thread(promote, service_name(name), version))
+
+        await self.guarded(run)
+
+
+class CanaryHandler(CellserveHandler):
+    """``{"version": N, "share": 0.1}`` sends a share of the live route's predictions to version N;
+    ``{"version": null}`` ends the split."""
+
+    @tornado.web.authenticated
+    @authorized("write")
+    async def post(self, name: str) -> None:
+        async def run() -> None:
+            data = self.body()
+            version = _version(data.get("version"))
+            share = _share(data.get("share")) if version is not None else None
+            if version is not None and share is None:
+                raise InvalidInputError("'share' is needed with 'version': the share of the traffic it answers.")
+            self.reply(await asyncio.to_thread(canary, service_name(name), version, share or 0.0))
+
+        await self.guarded(run)
+
+
+class RequestsHandler(CellserveHandler):
+    """The service's request log (its requests may hold personal data: reading it is the owner's)."""
+
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self, name: str) -> None:
+        async def run() -> None:
+            last = self.get_argument("last", "20")
+            if not last.isdigit() or not 1 <= int(last) <= 10_000:
+                raise InvalidInputError("'last' must be a number of requests from 1 to 10000.")
+            self.reply(await asyncio.to_thread(requests, service_name(name), int(last)))
 
         await self.guarded(run)
 
@@ -195,6 +260,9 @@ def register(server_app: Any) -> None:
         (r"publish/(?P<job_id>[0-9a-f]+)", PublishJobHandler),
         (rf"services/{NAME}", ServiceHandler),
         (rf"services/{NAME}/rollback", RollbackHandler),
+        (rf"services/{NAME}/promote", PromoteHandler),
+        (rf"services/{NAME}/canary", CanaryHandler),
+        (rf"services/{NAME}/requests", RequestsHandler),
         (rf"services/{NAME}/logs", LogsHandler),
         (rf"services/{NAME}/traffic", TrafficHandler),
     ]

@@ -54,21 +54,40 @@ class Jobs:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def start(self, notebook: Path, *, label: str, address: str | None, capture: CaptureStep | None) -> Job:
+    def start(
+        self,
+        notebook: Path,
+        *,
+        label: str,
+        address: str | None,
+        capture: CaptureStep | None,
+        replay: int = 0,
+        canary: float | None = None,
+    ) -> Job:
         job = Job(uuid.uuid4().hex, label, "live kernel" if capture else "headless")
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
-        self._executor.submit(self._run, job, notebook, address, capture)
+        self._executor.submit(self._run, job, notebook, address, capture, replay, canary)
         return job
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def _run(self, job: Job, notebook: Path, address: str | None, capture: CaptureStep | None) -> None:
+    def _run(
+        self,
+        job: Job,
+        notebook: Path,
+        address: str | None,
+        capture: CaptureStep | None,
+        replay: int,
+        canary: float | None,
+    ) -> None:
         try:
-            result = publish(notebook, address=address, progress=job.progress, capture=capture)
+            result = publish(
+                notebook, address=address, progress=job.progress, capture=capture, replay=replay, canary=canary
+            )
         except CellserveError as exc:
             stage = getattr(exc, "stage", None) or (job.stages[-1]["stage"] if job.stages else "analyse")
             job.error = {"message": str(exc), "stage": stage, "cell": getattr(exc, "cell", None)}

@@ -8,12 +8,22 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { isMissingApi, responseMessage } from './logic/errors';
 import type {
+  ICanary,
   ICheckResult,
   IPublishJob,
+  IRequestLog,
   IServiceInfo,
   ITraffic,
   ServiceLogs
 } from './tokens';
+
+/** How a publish goes live: after replaying logged requests, or as a canary. */
+export interface IPublishOptions {
+  /** Replay the live version's last N logged requests first (0: don't). */
+  replay?: number;
+  /** Answer this share (0–1) of the live route's predictions instead of going live. */
+  canary?: number | null;
+}
 
 /** A request that reached the server and failed (`status`), or that never reached it (`status` 0). */
 export class ApiError extends Error {
@@ -71,13 +81,37 @@ export const api = {
   schema: () => requestAPI<Record<string, unknown>>('settings/schema'),
   check: (path: string, notebook: unknown) =>
     requestAPI<ICheckResult>('check', post({ path, notebook })),
-  publish: (path: string, kernelId: string | null, address: string) =>
+  publish: (
+    path: string,
+    kernelId: string | null,
+    address: string,
+    options: IPublishOptions = {}
+  ) =>
     requestAPI<{ id: string }>(
       'publish',
-      post({ path, address, ...(kernelId ? { kernel_id: kernelId } : {}) })
+      post({
+        path,
+        address,
+        ...(kernelId ? { kernel_id: kernelId } : {}),
+        ...(options.replay ? { replay: options.replay } : {}),
+        ...(options.canary ? { canary: options.canary } : {})
+      })
     ),
   job: (id: string) => requestAPI<IPublishJob>(`publish/${encodeURIComponent(id)}`),
   service: (name: string) => requestAPI<IServiceInfo>(service(name)),
+  promote: (name: string, version: number | null) =>
+    requestAPI<IServiceInfo>(
+      service(name, '/promote'),
+      post(version === null ? {} : { version })
+    ),
+  /** `version` null ends the split. */
+  canary: (name: string, version: number | null, share = 0) =>
+    requestAPI<{ live: number; canary: ICanary | null }>(
+      service(name, '/canary'),
+      post(version === null ? { version: null } : { version, share })
+    ),
+  requests: (name: string, last = 20) =>
+    requestAPI<IRequestLog>(service(name, `/requests?last=${last}`)),
   rollback: (name: string, version: number | null) =>
     requestAPI<IServiceInfo>(
       service(name, '/rollback'),

@@ -13,6 +13,7 @@ import { JSONExt } from '@lumino/coreutils';
 import type { ReadonlyPartialJSONValue } from '@lumino/coreutils';
 
 import { api, ApiError } from './api';
+import type { IPublishOptions } from './api';
 import { groupByRole, rolesOfTags } from './logic/roles';
 import type { Role, RoleGroups } from './logic/roles';
 import { addReading } from './logic/traffic';
@@ -39,7 +40,7 @@ import {
 } from './notebook';
 import type { NotebookChange, NotebookWatcher } from './notebook';
 import type { IPublishView, Publisher } from './publisher';
-import type { ICheckResult, IServiceInfo } from './tokens';
+import type { ICheckResult, IRequestLog, IServiceInfo } from './tokens';
 
 /** Quiet time after the last change before the notebook is checked, in milliseconds. */
 export const CHECK_DELAY = 700;
@@ -162,6 +163,41 @@ export class CellserveModel extends VDomModel {
   /** The running kernel's id, or null if the notebook has none. */
   get kernelId(): string | null {
     return this._panel ? runningKernelId(this._panel) : null;
+  }
+
+  /** How the next publish goes live: replaying logged requests first, or as a canary. */
+  get publishOptions(): IPublishOptions {
+    return this._publishOptions;
+  }
+
+  setPublishOptions(options: IPublishOptions): void {
+    this._publishOptions = { ...this._publishOptions, ...options };
+    this.stateChanged.emit();
+  }
+
+  /** The service's request log as last read (null: not read yet), or why it could not be read. */
+  get requestLog(): IRequestLog | null {
+    return this._requestLog;
+  }
+
+  get requestLogError(): string | null {
+    return this._requestLogError;
+  }
+
+  /** Read the service's latest logged requests. */
+  async loadRequests(last = 20): Promise<void> {
+    const name = this._service?.name;
+    if (!name) {
+      return;
+    }
+    try {
+      this._requestLog = await api.requests(name, last);
+      this._requestLogError = null;
+    } catch (error) {
+      this._requestLog = null;
+      this._requestLogError = messageOf(error);
+    }
+    this.stateChanged.emit();
   }
 
   /** The latest publish of this notebook. */
@@ -310,7 +346,8 @@ export class CellserveModel extends VDomModel {
     await this._options.publisher.publish({
       context: panel.context,
       kernelId: this.kernelId,
-      address: this.clusterAddress.trim()
+      address: this.clusterAddress.trim(),
+      options: this._publishOptions
     });
   }
 
@@ -403,6 +440,24 @@ export class CellserveModel extends VDomModel {
     });
   }
 
+  /** Make `version` live (null: the canary), which ends a canary split. */
+  async promote(version: number | null): Promise<void> {
+    await this._serviceAction('promote', async name => {
+      const answer = await api.promote(name, version);
+      return `Version ${answer.live ?? version} is live.`;
+    });
+  }
+
+  /** Send `share` (0–1) of the live route's predictions to `version`; null ends the split. */
+  async setCanary(version: number | null, share = 0.1): Promise<void> {
+    await this._serviceAction('canary', async name => {
+      const answer = await api.canary(name, version, share);
+      return answer.canary
+        ? `Version ${answer.canary.version} answers ${Math.round(answer.canary.share * 100)} % of the predictions.`
+        : `No canary: version ${answer.live} answers every prediction.`;
+    });
+  }
+
   /** Remove the service from the cluster. */
   async deleteService(): Promise<void> {
     await this._serviceAction('delete', async name => {
@@ -447,6 +502,8 @@ export class CellserveModel extends VDomModel {
   }
 
   private _loadNotebook(): void {
+    this._requestLog = null;
+    this._requestLogError = null;
     this._form = formFromMetadata(
       this._panel?.content.model?.getMetadata(METADATA_KEY)
     );
@@ -590,6 +647,9 @@ export class CellserveModel extends VDomModel {
   private _rolesTimer = 0;
   private _serviceTimer = 0;
   private _service: IServiceState | null = null;
+  private _publishOptions: IPublishOptions = { replay: 0, canary: null };
+  private _requestLog: IRequestLog | null = null;
+  private _requestLogError: string | null = null;
   private _traffic: TrafficHistory = {};
   private _trafficError: string | null = null;
   private _trafficName: string | null = null;

@@ -10,6 +10,7 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
 import { api, ApiError } from './api';
+import type { IPublishOptions } from './api';
 import type { IPublishJob } from './tokens';
 
 /** How often a running job is polled, in milliseconds. */
@@ -40,6 +41,7 @@ export interface IPublishRequest {
   context: DocumentRegistry.IContext<DocumentRegistry.IModel>;
   kernelId: string | null;
   address: string;
+  options?: IPublishOptions;
 }
 
 function messageOf(error: unknown): string {
@@ -99,7 +101,8 @@ export class Publisher implements IDisposable {
     this._update(path, { phase: 'starting' });
     let id: string;
     try {
-      id = (await api.publish(path, request.kernelId, request.address)).id;
+      id = (await api.publish(path, request.kernelId, request.address, request.options))
+        .id;
     } catch (error) {
       this._end(path, {
         phase: 'failed',

@@ -65,6 +65,52 @@ export interface IPublishResult {
   version: number;
   endpoint: string;
   page: string;
+  /** The replay's summary, when the publish replayed logged requests first. */
+  replay?: IReplaySummary | null;
+  /** The share of the live route's predictions the new version answers, when published as a canary. */
+  canary?: number | null;
+}
+
+/** How the new version answered the live version's logged requests. */
+export interface IReplaySummary {
+  requests: number;
+  same: number;
+  different: number;
+  failed: number;
+  skipped: number;
+  seconds: number;
+}
+
+/** A share of the live route's predictions answered by another running version. */
+export interface ICanary {
+  version: number;
+  /** 0–1. */
+  share: number;
+}
+
+/** One request the service logged. */
+export interface ILoggedRequest {
+  seq: number;
+  at: string;
+  version: string;
+  status: number;
+  latency_ms: number;
+  /** The body as sent; null when it was over the log's body limit. */
+  request: string | null;
+  request_bytes: number;
+  response: string | null;
+  response_bytes: number;
+}
+
+/** Answer of `GET cellserve/services/<name>/requests?last=N`. */
+export interface IRequestLog {
+  name: string;
+  live: number;
+  enabled: boolean;
+  requests: ILoggedRequest[];
+  kept?: number;
+  max_requests?: number;
+  logged?: number;
 }
 
 /** Where a publish job failed. */
@@ -108,6 +154,7 @@ export interface IServiceInfo {
   status: string;
   versions: IServiceVersion[];
   last_error: unknown;
+  canary?: ICanary | null;
 }
 
 /** One version's traffic over a window, from Ray Serve's metrics. */
@@ -123,6 +170,8 @@ export interface ITrafficFigures {
   replicas: number | null;
   total_requests: number;
   live: boolean;
+  /** The share of the live route's predictions this version answers as a canary, else null. */
+  canary_share?: number | null;
   /** Whether any prediction was answered in the window. */
   traffic: boolean;
 }

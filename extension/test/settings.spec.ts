@@ -34,7 +34,10 @@ describe('the fields', () => {
       'access',
       'stages',
       'batch.max_size',
-      'batch.wait_ms'
+      'batch.wait_ms',
+      'request_log.max_requests',
+      'request_log.max_body_bytes',
+      'replay.max_mismatch'
     ]);
     for (const stage of ['preprocessing', 'predict'] as const) {
       expect(fieldsOf(stage).map(spec => spec.setting)).toEqual([
@@ -321,6 +324,28 @@ describe('mergeIntoMetadata', () => {
     expect(
       mergeIntoMetadata(batched, { 'batch.max_size': '', 'predict.num_gpus': '1' })
     ).toEqual({ predict: { num_gpus: 1 } });
+  });
+
+  it('writes the request log and replay settings into their groups', () => {
+    const merged = mergeIntoMetadata(
+      {},
+      { 'request_log.max_requests': '200', 'replay.max_mismatch': '0.05' }
+    );
+    expect(merged).toEqual({
+      request_log: { max_requests: 200 },
+      replay: { max_mismatch: 0.05 }
+    });
+    expect(formFromMetadata(merged)['request_log.max_body_bytes']).toBe('');
+    expect(
+      validateForm({ 'request_log.max_body_bytes': '1024' }).errors[
+        'request_log.max_requests'
+      ]
+    ).toMatch(/needed to turn the request log on/);
+    expect(
+      validateForm({ 'request_log.max_requests': '0' }).errors[
+        'request_log.max_requests'
+      ]
+    ).toMatch(/whole number ≥ 1/);
   });
 
   it('asks for a batch size when only the batch wait is set', () => {

@@ -1,4 +1,6 @@
 import {
+  bodyLine,
+  percent,
   addReading,
   formatNumber,
   sparklinePath,
@@ -79,5 +81,18 @@ describe('formatNumber', () => {
     [Number.NaN, '–']
   ])('%p → %p', (value, shown) => {
     expect(formatNumber(value)).toBe(shown);
+  });
+});
+
+describe('percent and bodyLine', () => {
+  it('shows shares as percentages', () => {
+    expect(percent(0.1)).toBe('10 %');
+    expect(percent(0.025)).toBe('2.5 %');
+  });
+
+  it('shows a logged body on one line, or its size when it was not kept', () => {
+    expect(bodyLine('{"x":\n [1, 2]}', 14)).toBe('{"x": [1, 2]}');
+    expect(bodyLine(null, 2048)).toBe('(2048 bytes, not kept)');
+    expect(bodyLine('a'.repeat(100), 100, 10)).toBe('aaaaaaaaa…');
   });
 });

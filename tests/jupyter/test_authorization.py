@@ -40,6 +40,8 @@ async def test_a_reader_can_read_but_not_publish_roll_back_or_delete(api: Api, d
 
     assert (await api("POST", "publish", body={"path": digits}))[0] == 403
     assert (await api("POST", "services", "digits", "rollback", body={}))[0] == 403
+    assert (await api("POST", "services", "digits", "promote", body={}))[0] == 403
+    assert (await api("POST", "services", "digits", "canary", body={"version": None}))[0] == 403
     assert (await api("DELETE", "services", "digits"))[0] == 403
     assert ("execute", "POST") in ReadOnly.asked
     assert ("write", "DELETE") in ReadOnly.asked

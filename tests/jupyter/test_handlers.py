@@ -194,6 +194,59 @@ async def test_publish_captures_from_the_live_kernel(
     assert (code, deleted["deleted"]) == (200, True)
 
 
+async def test_canary_and_replay_input_is_checked_before_anything_runs(api: Api, digits: str, home: Path) -> None:
+    code, refused = await api("POST", "publish", body={"path": digits, "canary": 1.5})
+    assert (code, refused["reason"]) == (400, "invalid input")
+    assert "above 0 and below 1" in refused["message"]
+    code, refused = await api("POST", "publish", body={"path": digits, "replay": -1})
+    assert code == 400
+    assert "'replay' must be a whole number" in refused["message"]
+    code, refused = await api("POST", "services", "digits", "canary", body={"version": 2})
+    assert code == 400
+    assert "'share' is needed" in refused["message"]
+    code, refused = await api("GET", "services", "digits", "requests", last="0")
+    assert code == 400
+    assert (await api("GET", "services", "never-published", "requests"))[0] == 404
+
+
+@pytest.mark.ray
+@pytest.mark.kernel
+async def test_replay_canary_requests_and_promote_through_the_server(
+    api: Api, jp_root_dir: Path, cluster: Cluster, home: Path
+) -> None:
+    log = {"name": "calc", "request_log": {"max_requests": 10}}
+    calc_notebook(jp_root_dir / "calc.ipynb", 1, settings=log)
+    code, job = await api("POST", "publish", body={"path": "calc.ipynb", "address": cluster.dashboard})
+    job = await wait_for(api, job["id"])
+    assert job["state"] == "succeeded", job["error"]
+    endpoint = job["result"]["endpoint"]
+    sent = [httpx.post(endpoint, json={"x": [i]}, timeout=30).json() for i in range(4)]
+    code, found = await api("GET", "services", "calc", "requests", last="3")
+    assert code == 200, found
+    assert [json.loads(entry["response"]) for entry in found["requests"]] == sent[1:]
+
+    # Same answers from changed code, replayed first, then tried as a canary on a quarter of the traffic.
+    calc_notebook(jp_root_dir / "calc.ipynb", 1, settings=log, extra=[("changed = True", None)])
+    body = {"path": "calc.ipynb", "address": cluster.dashboard, "replay": 4, "canary": 0.25}
+    code, job = await api("POST", "publish", body=body)
+    job = await wait_for(api, job["id"])
+    assert job["state"] == "succeeded", job["error"]
+    assert "replay" in [step["stage"] for step in job["stages"]]
+    assert (job["result"]["replay"]["same"], job["result"]["canary"]) == (4, 0.25)
+    code, service = await api("GET", "services", "calc")
+    assert (service["live"], service["canary"]) == (1, {"version": 2, "share": 0.25})
+    assert [(v["version"], v["status"]) for v in service["versions"]] == [(1, "live"), (2, "canary")]
+
+    code, promoted = await api("POST", "services", "calc", "promote", body={})
+    assert (code, promoted["live"]) == (200, 2)
+    assert httpx.post(endpoint, json={"x": [5]}, timeout=30).headers["x-cellserve-version"] == "2"
+    code, split = await api("POST", "services", "calc", "canary", body={"version": 1, "share": 0.5})
+    assert (code, split["canary"]) == (200, {"version": 1, "share": 0.5})
+    code, split = await api("POST", "services", "calc", "canary", body={"version": None})
+    assert (code, split["canary"], split["ended"]) == (200, None, {"version": 1, "share": 0.5})
+    await api("DELETE", "services", "calc")
+
+
 def run_in_kernel(connection: dict[str, Any], code: str) -> int:
     """Run ``code`` in the kernel as a notebook cell would; returns its execution count."""
     client = BlockingKernelClient()

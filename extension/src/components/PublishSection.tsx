@@ -7,8 +7,10 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { formatElapsed, jobSummary, stageLabel, stageRows } from '../logic/progress';
+import { percent } from '../logic/traffic';
 import type { CellserveModel } from '../model';
 import type { IPublishView } from '../publisher';
+import type { IPublishResult } from '../tokens';
 import { CellLink, CopyableLink, Section } from './common';
 
 function ClusterAddress(props: {
@@ -120,6 +122,7 @@ function Progress(props: {
       )}
       {view.phase === 'succeeded' && job?.result && (
         <div className="cellserve-result">
+          <Outcome result={job.result} trans={trans} />
           <CopyableLink
             url={job.result.endpoint}
             label={trans.__('Endpoint')}
@@ -157,6 +160,81 @@ function Progress(props: {
   );
 }
 
+/** How the publish goes live: replaying logged requests first, or as a canary. */
+function GoLive(props: {
+  model: CellserveModel;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { model, trans } = props;
+  const options = model.publishOptions;
+  const replay = options.replay ?? 0;
+  const canary = options.canary ?? null;
+  return (
+    <fieldset className="cellserve-go-live">
+      <label className="cellserve-check-option">
+        <input
+          type="checkbox"
+          name="replay"
+          checked={replay > 0}
+          onChange={event =>
+            model.setPublishOptions({ replay: event.target.checked ? 100 : 0 })
+          }
+        />
+        {trans.__('Replay the last 100 logged requests first')}
+      </label>
+      <p className="cellserve-hint">
+        {trans.__(
+          "The new version answers them beside the live one; too many different answers (Settings: replay) stop it. Needs the live version's request log."
+        )}
+      </p>
+      <label className="cellserve-check-option">
+        <input
+          type="checkbox"
+          name="canary"
+          checked={canary !== null}
+          onChange={event =>
+            model.setPublishOptions({ canary: event.target.checked ? 0.1 : null })
+          }
+        />
+        {trans.__('Try it on 10 % of the live traffic before it goes live')}
+      </label>
+    </fieldset>
+  );
+}
+
+function Outcome(props: {
+  result: IPublishResult;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { result, trans } = props;
+  const replay = result.replay ?? null;
+  return (
+    <>
+      {replay && (
+        <p className="cellserve-replay-summary" data-different={replay.different}>
+          {trans.__(
+            'Replay: %1 requests, %2 same, %3 different, %4 failed (%5 s).',
+            replay.requests,
+            replay.same,
+            replay.different,
+            replay.failed,
+            replay.seconds
+          )}
+        </p>
+      )}
+      {result.canary ? (
+        <p className="cellserve-canary-summary">
+          {trans.__(
+            'Version %1 answers %2 of the predictions; the live version the rest. Make it live in Versions.',
+            result.version,
+            percent(result.canary)
+          )}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
 export function PublishSection(props: {
   model: CellserveModel;
   trans: TranslationBundle;
@@ -169,6 +247,7 @@ export function PublishSection(props: {
   return (
     <Section id="publish" title={trans.__('Publish')}>
       <ClusterAddress model={model} trans={trans} />
+      <GoLive model={model} trans={trans} />
       <p className="cellserve-capture-note" data-live-kernel={model.kernelId !== null}>
         {model.kernelId !== null
           ? trans.__(

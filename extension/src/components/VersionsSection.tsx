@@ -1,12 +1,13 @@
 /**
- * The published service: its versions, rollback, logs and deletion.
+ * The published service: its versions, rollback, canary and promote, traffic,
+ * logged requests, logs and deletion.
  */
 
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { formatCreated, stageLabel, versionRows } from '../logic/progress';
-import { sparklinePath, trafficSummary } from '../logic/traffic';
+import { bodyLine, percent, sparklinePath, trafficSummary } from '../logic/traffic';
 import type { CellserveModel, IServiceState } from '../model';
 import { CopyableLink, Section } from './common';
 
@@ -28,6 +29,7 @@ function Versions(props: {
     return null;
   }
   const busy = service.busy !== null;
+  const canary = info.canary ?? null;
   return (
     <>
       <p className="cellserve-service-status" data-status={info.status}>
@@ -50,6 +52,27 @@ function Versions(props: {
           className="cellserve-service-page"
           trans={trans}
         />
+      )}
+      {canary !== null && (
+        <div className="cellserve-canary" data-version={canary.version}>
+          <span>
+            {trans.__(
+              'Canary: version %1 answers %2 of the predictions',
+              canary.version,
+              percent(canary.share)
+            )}
+          </span>
+          <button
+            type="button"
+            className="jp-mod-styled cellserve-small-button"
+            data-cellserve-action="end-canary"
+            disabled={busy}
+            title={trans.__('The live version answers every prediction again')}
+            onClick={() => void model.setCanary(null)}
+          >
+            {trans.__('End canary')}
+          </button>
+        </div>
       )}
       <table className="cellserve-versions">
         <thead>
@@ -92,6 +115,41 @@ function Versions(props: {
               </td>
               <td title={version.created}>{formatCreated(version.created)}</td>
               <td>
+                {version.status === 'canary' && canary?.version === version.version && (
+                  <button
+                    type="button"
+                    className="jp-mod-styled jp-mod-accept cellserve-small-button"
+                    data-cellserve-action="promote"
+                    data-version={version.version}
+                    disabled={busy}
+                    title={trans.__(
+                      'Make version %1 live; ends the canary',
+                      version.version
+                    )}
+                    onClick={() => void model.promote(version.version)}
+                  >
+                    {trans.__('Make live')}
+                  </button>
+                )}
+                {canary === null &&
+                  version.running &&
+                  version.version !== info.live &&
+                  version.status !== 'failed' && (
+                    <button
+                      type="button"
+                      className="jp-mod-styled cellserve-small-button"
+                      data-cellserve-action="canary"
+                      data-version={version.version}
+                      disabled={busy}
+                      title={trans.__(
+                        'Send 10 % of the live predictions to version %1',
+                        version.version
+                      )}
+                      onClick={() => void model.setCanary(version.version, 0.1)}
+                    >
+                      {trans.__('Canary 10 %')}
+                    </button>
+                  )}
                 {canRollback && (
                   <button
                     type="button"
@@ -152,7 +210,13 @@ function Traffic(props: {
             <span className="cellserve-traffic-label">
               {newest.live
                 ? trans.__('Version %1 (live)', version)
-                : trans.__('Version %1', version)}
+                : newest.canary_share
+                  ? trans.__(
+                      'Version %1 (canary, %2)',
+                      version,
+                      percent(newest.canary_share)
+                    )
+                  : trans.__('Version %1', version)}
             </span>
             <svg
               className="cellserve-traffic-spark"
@@ -171,6 +235,85 @@ function Traffic(props: {
           </div>
         );
       })}
+    </div>
+  );
+}
+
+/** The service's latest logged requests, read when asked (they may hold personal data). */
+function Requests(props: {
+  model: CellserveModel;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { model, trans } = props;
+  const log = model.requestLog;
+  return (
+    <div className="cellserve-requests">
+      <h3 className="cellserve-traffic-title">
+        {trans.__('Requests')}
+        <button
+          type="button"
+          className="jp-mod-styled cellserve-small-button"
+          data-cellserve-action="requests"
+          title={trans.__('Read the latest requests the service logged')}
+          onClick={() => void model.loadRequests()}
+        >
+          {log === null ? trans.__('Show') : trans.__('Refresh')}
+        </button>
+      </h3>
+      {model.requestLogError !== null && (
+        <p className="cellserve-hint cellserve-mod-error">
+          {trans.__('Cannot read the requests: %1', model.requestLogError)}
+        </p>
+      )}
+      {log !== null && !log.enabled && (
+        <p className="cellserve-hint">
+          {trans.__(
+            'The live version keeps no request log. Set "Request log size" in Settings and publish to keep the latest requests with their answers (they may hold personal data).'
+          )}
+        </p>
+      )}
+      {log !== null && log.enabled && (
+        <>
+          <p className="cellserve-hint">
+            {trans.__(
+              '%1 of %2 kept; they may hold personal data, and only you can read them.',
+              log.requests.length,
+              log.kept ?? log.requests.length
+            )}
+          </p>
+          <table className="cellserve-request-log">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>{trans.__('Version')}</th>
+                <th>{trans.__('Status')}</th>
+                <th>{trans.__('ms')}</th>
+                <th>{trans.__('Request → answer')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...log.requests].reverse().map(entry => (
+                <tr
+                  key={entry.seq}
+                  className="cellserve-logged-request"
+                  data-status={entry.status}
+                  title={entry.at}
+                >
+                  <td>{entry.seq}</td>
+                  <td>{entry.version}</td>
+                  <td>{entry.status}</td>
+                  <td>{entry.latency_ms}</td>
+                  <td>
+                    <code>{bodyLine(entry.request, entry.request_bytes)}</code>
+                    {' → '}
+                    <code>{bodyLine(entry.response, entry.response_bytes)}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
     </div>
   );
 }
@@ -230,6 +373,9 @@ export function VersionsSection(props: {
       {status}
       {service !== null && <Versions service={service} model={model} trans={trans} />}
       {ready && service?.info?.live !== null && <Traffic model={model} trans={trans} />}
+      {ready && service?.info?.live !== null && (
+        <Requests model={model} trans={trans} />
+      )}
       {service?.notice && (
         <p className="cellserve-notice" role="status">
           {service.notice}

@@ -90,6 +90,24 @@ export function settingTexts(trans: TranslationBundle): Record<string, ISettingT
       label: trans.__('Batch wait (ms)'),
       help: trans.__('Longest a request waits for others to fill its batch.')
     },
+    max_requests: {
+      label: trans.__('Request log size'),
+      help: trans.__(
+        'Turns the request log on: the service keeps its last requests with their answers, status and latency, for you only (Requests in this panel, `cellserve requests NAME`). Requests may hold personal data. Empty: nothing is kept.'
+      )
+    },
+    max_body_bytes: {
+      label: trans.__('Request log body limit (bytes)'),
+      help: trans.__(
+        'Largest request or answer kept; a larger one is logged by its size alone.'
+      )
+    },
+    max_mismatch: {
+      label: trans.__('Replay: most answers that may differ'),
+      help: trans.__(
+        'Share (0 to 1) of replayed requests the new version may answer differently from the live one and still go live.'
+      )
+    },
     stages: {
       label: trans.__('Deployments'),
       help: trans.__(

@@ -108,7 +108,9 @@ export function jobSummary(job: IPublishJob): string {
     }
     case 'succeeded':
       return job.result
-        ? `Published ${job.result.name} version ${job.result.version} in ${elapsed}.`
+        ? job.result.canary
+          ? `Published ${job.result.name} version ${job.result.version} as a canary in ${elapsed}.`
+          : `Published ${job.result.name} version ${job.result.version} in ${elapsed}.`
         : `Published in ${elapsed}.`;
     case 'failed': {
       const where = job.error?.stage

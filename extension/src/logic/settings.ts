@@ -13,7 +13,7 @@ export const STAGES = ['preprocessing', 'predict'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** Service-wide groups of settings: objects inside the settings, as the stages are. */
-export const GROUPS = ['batch'] as const;
+export const GROUPS = ['batch', 'request_log', 'replay'] as const;
 
 export type GroupName = (typeof GROUPS)[number];
 
@@ -97,6 +97,33 @@ const SERVICE_SETTINGS: readonly IFieldSpec[] = [
     setting: 'wait_ms',
     kind: 'number',
     defaultText: '10',
+    min: 0
+  },
+  {
+    key: 'request_log.max_requests',
+    stage: null,
+    group: 'request_log',
+    setting: 'max_requests',
+    kind: 'integer',
+    defaultText: '',
+    min: 1
+  },
+  {
+    key: 'request_log.max_body_bytes',
+    stage: null,
+    group: 'request_log',
+    setting: 'max_body_bytes',
+    kind: 'integer',
+    defaultText: '65536',
+    min: 0
+  },
+  {
+    key: 'replay.max_mismatch',
+    stage: null,
+    group: 'replay',
+    setting: 'max_mismatch',
+    kind: 'number',
+    defaultText: '0',
     min: 0
   }
 ];
@@ -356,6 +383,15 @@ export function validateForm(form: FormValues): IValidation {
   ) {
     errors[batchSize] =
       `${batchSize} is needed to turn batching on: the most requests in one run of the predict cells.`;
+  }
+  const logSize = 'request_log.max_requests';
+  if (
+    !(logSize in errors) &&
+    values[logSize] === undefined &&
+    values['request_log.max_body_bytes'] !== undefined
+  ) {
+    errors[logSize] =
+      `${logSize} is needed to turn the request log on: the most requests it keeps.`;
   }
   return { values, errors };
 }

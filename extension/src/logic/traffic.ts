@@ -82,3 +82,18 @@ export function sparklinePath(values: number[], width: number, height: number): 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
+
+/** A share (0–1) as the panel shows it: `10 %`, `2.5 %`. */
+export function percent(share: number): string {
+  const value = Math.round(share * 1000) / 10;
+  return `${value} %`;
+}
+
+/** A logged body in one line, shortened to `most` characters; a body not kept says its size. */
+export function bodyLine(text: string | null, bytes: number, most = 80): string {
+  if (text === null) {
+    return `(${bytes} bytes, not kept)`;
+  }
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= most ? line : `${line.slice(0, most - 1)}…`;
+}
