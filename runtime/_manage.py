@@ -305,7 +305,8 @@ def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str,
 
 
 def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, token: str, timeout: float) -> None:
-    """The live version with a new token digest: Serve updates its replicas in place, one by one."""
+    """The live version with a new token digest: Serve updates its replicas in place, one by one; a canary
+    split stays as it was."""
     assert record.live is not None
     live = record.version(record.live)
     tokens.write_release(bundle, name=record.name, version=live.version, published=live.created, token=token)
@@ -313,6 +314,10 @@ def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, tok
     with versions.cluster_lock(cluster):
         app = routes.version_app(bundle, record.name, live.version, serve.upload(bundle))
         app["route_prefix"] = routes.live_route(record.name)
+        declared = routes.versions_of(serve.declared(), record.name).get(live.version)
+        split = routes.canary_of(declared) if declared is not None else None
+        if split is not None:
+            app = routes.with_canary(app, routes.ingress_of(serve.applications().get(app["name"]) or {}), split)
         serve.apply(routes.with_app(serve.declared(), app), stage="token")
         serve.wait_running(app["name"], stage="token", timeout=timeout, bundle=bundle)
     smoke_test(cluster.endpoint(routes.live_route(record.name)), bundle, stage="token", token=token)

@@ -150,7 +150,7 @@ def check(summary: ReplaySummary, live: int, new: int, *, stage: str = "replay")
     """Stop the publish when more than ``max_mismatch`` of the replayed requests differ or fail."""
     if summary.mismatch > summary.max_mismatch:
         raise DeployError(
-            f"replay: {summary.mismatch:.1%} of the replayed requests were answered differently or failed, more "
+            f"{summary.mismatch:.1%} of the replayed requests were answered differently or failed, more "
             f"than replay.max_mismatch ({summary.max_mismatch:.1%}); version {new} does not go live.\n"
             + summary.report(live, new),
             stage=stage,

@@ -106,9 +106,17 @@ def canary_of(app: AppConfig) -> dict[str, Any] | None:
 
 
 def with_canary(app: AppConfig, ingress: str, canary: dict[str, Any] | None) -> AppConfig:
-    """``app`` with its ingress sending a share of its predictions to another version (None: none)."""
-    others = [d for d in app.get("deployments") or [] if d.get("name") != ingress]
-    return {**app, "deployments": [*others, {"name": ingress, "user_config": {"canary": canary}}]}
+    """``app`` with its ingress sending a share of its predictions to another version (None: none); the
+    ingress keeps every other option the config gives it, so Serve changes nothing else."""
+    deployments = list(app.get("deployments") or [])
+    for index, deployment in enumerate(deployments):
+        if deployment.get("name") == ingress:
+            user_config = {**(deployment.get("user_config") or {}), "canary": canary}
+            deployments[index] = {**deployment, "user_config": user_config}
+            break
+    else:
+        deployments.append({"name": ingress, "user_config": {"canary": canary}})
+    return {**app, "deployments": deployments}
 
 
 def without_canary(app: AppConfig) -> AppConfig:

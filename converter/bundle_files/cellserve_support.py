@@ -43,6 +43,7 @@ from ray.serve.handle import DeploymentHandle
 
 logger = logging.getLogger("ray.serve")
 CHECK = "x-cellserve-check"  # cellserve's own requests (smoke test, replay): not logged, never split
+PINNED_SCOPE = "cellserve.pinned"  # ASGI scope key: the request came by a pinned route (/v/<N>/…)
 HERE = Path(__file__).resolve().parent
 
 
@@ -321,8 +322,8 @@ class PinnedVersion:
             message = f"Version {pinned[1]} of this service is not running; version {self.version or '?'} answers here."
             await _error(404, "version_not_running", message)(scope, receive, send)
             return
-        if pinned:
-            scope = {**scope, "root_path": root + pinned[0]}
+        if pinned:  # asked of this version by name: never split to a canary
+            scope = {**scope, "root_path": root + pinned[0], PINNED_SCOPE: True}
 
         async def send_with_version(message: dict[str, Any]) -> None:
             headers = message.get("headers", [])
@@ -467,7 +468,7 @@ class Preprocessing:
         else:
             canary = self.canary
             forwarded = None
-            passed_on = any(header in request.headers for header in (FORWARDED, CHECK))  # answered here, as sent
+            passed_on = PINNED_SCOPE in request.scope or any(header in request.headers for header in (FORWARDED, CHECK))
             if canary is not None and not passed_on and canary.picks():
                 forwarded = await self.forwarder.forward(canary, bytes(body), dict(request.headers))
             response = forwarded if forwarded is not None else await self.answer(bytes(body))

@@ -1,5 +1,6 @@
 import {
   formatCreated,
+  splitMessage,
   formatElapsed,
   jobElapsed,
   jobSummary,
@@ -174,5 +175,23 @@ describe('formatCreated', () => {
 
   it('shows other text unchanged', () => {
     expect(formatCreated('yesterday')).toBe('yesterday');
+  });
+});
+
+describe('splitMessage', () => {
+  it('keeps a one-line message whole', () => {
+    expect(splitMessage(' deploy failed \n')).toEqual({
+      first: 'deploy failed',
+      rest: ''
+    });
+  });
+
+  it("folds a replay's differences under its first line", () => {
+    const message =
+      'replay: 100.0% differ; version 2 does not go live.\n5 requests replayed\n  request #1: {"x": [1]}';
+    expect(splitMessage(message)).toEqual({
+      first: 'replay: 100.0% differ; version 2 does not go live.',
+      rest: '5 requests replayed\n  request #1: {"x": [1]}'
+    });
   });
 });

@@ -13,10 +13,11 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from cellserve.runtime import _store as store
-from cellserve.runtime import delete
+from cellserve.runtime import delete, publish
 from cellserve.runtime._smoke import difference
 from tests.browser.lab import running_lab
 from tests.conftest import Cluster
+from tests.runtime.conftest import calc_notebook
 from tests.runtime.load import Load
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel, pytest.mark.browser]
@@ -30,11 +31,17 @@ def labextension_installed() -> bool:
 
 
 @pytest.fixture(scope="module")
-def lab(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder JupyterLab opens; tests add their notebooks to it."""
+    return tmp_path_factory.mktemp("lab")
+
+
+@pytest.fixture(scope="module")
+def lab(home: Path, lab_root: Path) -> Iterator[str]:
     """JupyterLab with cellserve on a folder holding digits.ipynb with its cellserve tags removed."""
     if not labextension_installed():
         pytest.fail("The cellserve JupyterLab extension is not installed: run the tests with `make test`.")
-    root = tmp_path_factory.mktemp("lab")
+    root = lab_root
     notebook = nbformat.read(EXAMPLES / "digits.ipynb", as_version=4)
     for cell in notebook.cells:
         cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if not t.startswith("cellserve:")]
@@ -43,6 +50,40 @@ def lab(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     nbformat.write(notebook, root / "digits.ipynb")
     with running_lab(Path(sys.executable).parent / "jupyter", root, "lab/tree/digits.ipynb") as url:
         yield url
+
+
+def open_sidebar(context: BrowserContext, url: str) -> Page:
+    """A notebook open in JupyterLab, its kernel idle, and the cellserve panel showing."""
+    page = context.new_page()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    if not page.is_visible(".cellserve-panel"):
+        page.click("[title='cellserve'], [data-id='cellserve-sidebar']")
+    page.wait_for_selector(".cellserve-panel", timeout=30_000)
+    return page
+
+
+def widen_sidebar(page: Page, by: int) -> None:
+    """Drag the handle between the side panel and the notebook ``by`` pixels to the right."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + by, y, steps=5)
+    page.mouse.up()
+
+
+def run_all(page: Page, cells: int) -> None:
+    """Run every cell from the Run menu and wait until the last one has run."""
+    page.click("text=Run >> nth=0")  # the menu bar's Run menu
+    page.click("text=Run All Cells")
+    last = page.locator(".jp-Notebook .jp-Cell").nth(cells - 1).locator(".jp-InputPrompt")
+    page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)", arg=last.element_handle(), timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
 
 
 def select_cell(page: Page, number: int) -> None:
@@ -55,14 +96,7 @@ def select_cell(page: Page, number: int) -> None:
 def test_tag_run_publish_and_open_the_link(
     lab: str, context: BrowserContext, cluster: Cluster, home: Path, artifacts: Path
 ) -> None:
-    page = context.new_page()
-    page.set_viewport_size({"width": 1400, "height": 900})
-    page.goto(lab)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    if not page.is_visible(".cellserve-panel"):
-        page.click("[title='cellserve'], [data-id='cellserve-sidebar']")
-    page.wait_for_selector(".cellserve-panel", timeout=30_000)
+    page = open_sidebar(context, lab)
 
     for number, role in ROLES.items():
         select_cell(page, number)
@@ -88,11 +122,7 @@ def test_tag_run_publish_and_open_the_link(
     active = page.locator(".jp-Notebook .jp-Cell").nth(missing_cell - 1)
     assert "jp-mod-active" in (active.get_attribute("class") or "")
 
-    page.click("text=Run >> nth=0")  # the menu bar's Run menu
-    page.click("text=Run All Cells")
-    last = page.locator(".jp-Notebook .jp-Cell").nth(9).locator(".jp-InputPrompt")
-    page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)", arg=last.element_handle(), timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    run_all(page, 10)
 
     page.click("[data-cellserve-action='publish']")
     page.wait_for_selector(".cellserve-progress li[data-stage='deploy']", timeout=120_000)
@@ -142,3 +172,72 @@ def test_tag_run_publish_and_open_the_link(
     assert response.status == 200
     assert opened.inner_text("h1") == "Handwritten digits"
     delete("digits")  # free the cluster's CPUs for the tests that follow
+
+
+def answered(endpoint: str, x: list[int]) -> tuple[str, int]:
+    """The version that answered (its header) and the factor it multiplied by (its answer)."""
+    response = httpx.post(endpoint, json={"x": x}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.headers["x-cellserve-version"], response.json()["factor"]
+
+
+def test_replay_a_canary_and_the_request_log_from_the_sidebar(
+    lab: str, lab_root: Path, context: BrowserContext, cluster: Cluster, artifacts: Path
+) -> None:
+    """Version 1 multiplies by 1 and logs its requests; the notebook then multiplies by 10. Replay stops
+    it; as a 10 % canary it answers a share of the live route; Make live promotes it."""
+    settings: dict[str, object] = {"name": "sidebar-calc", "request_log": {"max_requests": 50}}
+    notebook = lab_root / "calc.ipynb"
+    first = publish(calc_notebook(notebook, 1, settings=settings), address=cluster.dashboard)
+    try:
+        sent = [answered(first.endpoint, [i, 1]) for i in range(5)]
+        assert sent == [("1", 1)] * 5
+        calc_notebook(notebook, 10, settings=settings)
+        page = open_sidebar(context, lab.replace("lab/tree/digits.ipynb", "lab/tree/calc.ipynb"))
+        page.locator("input[name='cluster_address']").fill(cluster.dashboard)
+        page.wait_for_selector(".cellserve-version[data-version='1'][data-status='live']", timeout=60_000)
+        run_all(page, 4)
+
+        # Replay: the new version answers the five logged requests ten times larger, so it does not go live.
+        page.check("input[name='replay']")
+        page.click("[data-cellserve-action='publish']")
+        error = page.wait_for_selector(".cellserve-publish-error", timeout=300_000)
+        assert error is not None
+        shown = error.inner_text()
+        assert "5 requests replayed" in shown
+        assert "0 same, 5 different" in shown
+        assert "version 1 (live)" in shown
+        assert answered(first.endpoint, [7]) == ("1", 1)
+
+        # Canary: version 3 answers about a tenth of the live route's predictions.
+        page.uncheck("input[name='replay']")
+        page.check("input[name='canary']")
+        page.click("[data-cellserve-action='publish']")
+        page.wait_for_selector(".cellserve-canary-summary", timeout=300_000)
+        page.wait_for_selector(".cellserve-canary[data-version='3']", timeout=60_000)
+        assert "answers 10 % of the predictions" in page.inner_text(".cellserve-canary")
+        seen = [answered(first.endpoint, [i]) for i in range(300)]
+        assert set(seen) == {("1", 1), ("3", 10)}  # each answer is its own version's
+        to_canary = seen.count(("3", 10))
+        assert 5 <= to_canary <= 70  # 30 expected; the bounds are over 4.5 standard deviations (5.2) away
+
+        # The request log, read on demand: the newest first, with the version that answered each.
+        page.click("[data-cellserve-action='requests']")
+        page.wait_for_selector(".cellserve-logged-request", timeout=60_000)
+        newest = page.locator(".cellserve-logged-request").first
+        cells = [newest.locator("td").nth(i).inner_text() for i in range(5)]
+        assert cells[1:3] == [seen[-1][0], "200"]
+        request_and_answer = cells[4].replace(" ", "")  # the bodies as sent and answered, spacing aside
+        assert '{"x":[299]}→' in request_and_answer
+        assert f'"factor":{seen[-1][1]}' in request_and_answer
+        page.set_viewport_size({"width": 1400, "height": 1300})
+        widen_sidebar(page, 260)
+        page.locator(".cellserve-section[data-section='versions']").screenshot(path=artifacts / "jupyterlab-canary.png")
+
+        # Make live: version 3 takes the live route, the split ends.
+        page.click("[data-cellserve-action='promote'][data-version='3']")
+        page.wait_for_selector(".cellserve-version[data-version='3'][data-status='live']", timeout=120_000)
+        assert page.locator(".cellserve-canary").count() == 0
+        assert {answered(first.endpoint, [i]) for i in range(20)} == {("3", 10)}
+    finally:
+        delete("sidebar-calc")

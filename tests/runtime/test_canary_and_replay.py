@@ -166,6 +166,9 @@ def test_a_canary_answers_its_share_of_live_traffic_until_promoted(
         to_canary = sum(1 for version, _ in seen if version == "1")
         print(f"canary 10 %: version 1 answered {to_canary} of 1,000 requests")
         assert 60 <= to_canary <= 140  # 100 expected; the bounds are over 4 standard deviations (9.5) away
+        # A pinned route answers from its own version, the live one's too: only the live route is split.
+        pinned = second.endpoint.replace("/split/predict", "/split/v/2/predict")
+        assert {answered_by(pinned, [i]) for i in range(60)} == {("2", 10)}
         figures = traffic("split", window_s=1)
         assert figures["canary"] == {"version": 1, "share": 0.1}
         assert figures["versions"]["1"]["canary_share"] == 0.1

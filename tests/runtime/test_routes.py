@@ -20,6 +20,25 @@ def test_application_names(name: str, parsed: tuple[str, int] | None) -> None:
     assert routes.parse_app(name) == parsed
 
 
+def test_a_canary_changes_only_the_ingress_user_config_and_a_switch_ends_it() -> None:
+    ingress = {"name": "service", "num_replicas": 2, "max_ongoing_requests": 8, "ray_actor_options": {"num_cpus": 1}}
+    live = {**app("calc", 1, "/calc"), "deployments": [ingress]}
+    split = {"version": 2, "share": 0.1, "url": "http://127.0.0.1:8000/calc/v/2"}
+    with_split = routes.with_canary(live, "service", split)
+    # Every option the bundle's serve.yaml gave the ingress stays: Serve reconfigures, it restarts nothing.
+    assert with_split["deployments"] == [{**ingress, "user_config": {"canary": split}}]
+    assert routes.canary_of(with_split) == split
+    assert routes.canary_of(live) is None
+    # An application whose serve.yaml lists no deployments gets an entry with the user_config alone.
+    bare = routes.with_canary(app("calc", 1, "/calc"), "preprocessing", split)
+    assert bare["deployments"] == [{"name": "preprocessing", "user_config": {"canary": split}}]
+
+    ended = routes.switched([with_split, app("calc", 2, "/calc/v/2")], "calc", 2)
+    assert [routes.canary_of(a) for a in ended] == [None, None]
+    assert ended[0]["deployments"][0]["num_replicas"] == 2
+    assert routes.without_canary(live) is live
+
+
 def test_switch_moves_only_the_services_routes() -> None:
     apps = [app("calc", 1, "/calc"), app("calc", 2, "/calc/v/2"), app("other", 1, "/other")]
     switched = routes.switched(apps, "calc", 2)

@@ -6,7 +6,12 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { formatCreated, stageLabel, versionRows } from '../logic/progress';
+import {
+  formatCreated,
+  splitMessage,
+  stageLabel,
+  versionRows
+} from '../logic/progress';
 import { bodyLine, percent, sparklinePath, trafficSummary } from '../logic/traffic';
 import type { CellserveModel, IServiceState } from '../model';
 import { CopyableLink, Section } from './common';
@@ -105,12 +110,11 @@ function Versions(props: {
                   </span>
                 )}
                 {(version.failed_stage || version.error) && (
-                  <div className="cellserve-version-error">
-                    {version.failed_stage
-                      ? `${stageLabel(version.failed_stage)}: `
-                      : ''}
-                    {version.error ?? ''}
-                  </div>
+                  <VersionError
+                    stage={version.failed_stage ?? null}
+                    error={version.error ?? ''}
+                    trans={trans}
+                  />
                 )}
               </td>
               <td title={version.created}>{formatCreated(version.created)}</td>
@@ -240,6 +244,26 @@ function Traffic(props: {
 }
 
 /** The service's latest logged requests, read when asked (they may hold personal data). */
+/** Why a version failed: the first line, and the rest (a replay's differences, a traceback) folded. */
+function VersionError(props: {
+  stage: string | null;
+  error: string;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { stage, error, trans } = props;
+  const { first, rest } = splitMessage(error);
+  const head = `${stage ? `${stageLabel(stage)}: ` : ''}${first}`;
+  if (!rest) {
+    return <div className="cellserve-version-error">{head}</div>;
+  }
+  return (
+    <details className="cellserve-version-error">
+      <summary title={trans.__('Show the whole message')}>{head}</summary>
+      <pre className="cellserve-message">{rest}</pre>
+    </details>
+  );
+}
+
 function Requests(props: {
   model: CellserveModel;
   trans: TranslationBundle;
@@ -302,7 +326,7 @@ function Requests(props: {
                   <td>{entry.seq}</td>
                   <td>{entry.version}</td>
                   <td>{entry.status}</td>
-                  <td>{entry.latency_ms}</td>
+                  <td>{entry.latency_ms.toFixed(1)}</td>
                   <td>
                     <code>{bodyLine(entry.request, entry.request_bytes)}</code>
                     {' → '}

@@ -143,3 +143,12 @@ export function formatCreated(iso: string): string {
     `${pad(date.getHours())}:${pad(date.getMinutes())}`
   );
 }
+
+/** A message's first line, and the lines after it ('' when there are none). */
+export function splitMessage(message: string): { first: string; rest: string } {
+  const text = message.trim();
+  const end = text.indexOf('\n');
+  return end < 0
+    ? { first: text, rest: '' }
+    : { first: text.slice(0, end).trim(), rest: text.slice(end + 1) };
+}
