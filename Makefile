@@ -77,6 +77,7 @@ bench: install
 	bash tools/setup_bench.sh
 	$(PY) bench/bench_convert.py
 	$(PY) bench/bench_publish.py
+	$(PY) bench/bench_trials.py
 	$(PY) bench/bench_service.py
 	$(PY) bench/bench_serving.py
 

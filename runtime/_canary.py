@@ -77,5 +77,5 @@ def _wait_settled(serve: ServeCluster, app: str, ingress: str, *, stage: str) ->
         if found.get("status") == "RUNNING" and deployment.get("status") == "HEALTHY":
             return
         if time.monotonic() > deadline:
-            raise DeployError(f"{stage}: Serve did not apply the split within {SETTLE_TIMEOUT_S:.0f} s.", stage=stage)
+            raise DeployError(f"Serve did not apply the split within {SETTLE_TIMEOUT_S:.0f} s.", stage=stage)
         time.sleep(0.25)
