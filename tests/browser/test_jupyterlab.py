@@ -23,6 +23,10 @@ from tests.runtime.load import Load
 pytestmark = [pytest.mark.ray, pytest.mark.kernel, pytest.mark.browser]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ROLES = {8: "setup", 9: "preprocessing", 10: "predict"}  # digits.ipynb's cells, by number
+# The notebook in front: JupyterLab restores the notebooks an earlier test opened, in tabs behind it.
+SHOWN = ".jp-NotebookPanel >> visible=true"
+CELLS = f"{SHOWN} >> .jp-Cell"
+IDLE = f"{SHOWN} >> .jp-Notebook-ExecutionIndicator[data-status='idle']"
 
 
 def labextension_installed() -> bool:
@@ -57,8 +61,8 @@ def open_sidebar(context: BrowserContext, url: str) -> Page:
     page = context.new_page()
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(url)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.wait_for_selector(CELLS, timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
     if not page.is_visible(".cellserve-panel"):
         page.click("[title='cellserve'], [data-id='cellserve-sidebar']")
     page.wait_for_selector(".cellserve-panel", timeout=30_000)
@@ -81,14 +85,14 @@ def run_all(page: Page, cells: int) -> None:
     """Run every cell from the Run menu and wait until the last one has run."""
     page.click("text=Run >> nth=0")  # the menu bar's Run menu
     page.click("text=Run All Cells")
-    last = page.locator(".jp-Notebook .jp-Cell").nth(cells - 1).locator(".jp-InputPrompt")
+    last = page.locator(CELLS).nth(cells - 1).locator(".jp-InputPrompt")
     page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)", arg=last.element_handle(), timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
 
 
 def select_cell(page: Page, number: int) -> None:
     """Click the cell's prompt area: the cell becomes active, in command mode."""
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(number - 1)
+    cell = page.locator(CELLS).nth(number - 1)
     cell.scroll_into_view_if_needed()
     cell.locator(".jp-InputPrompt").click()
 
@@ -102,7 +106,7 @@ def test_tag_run_publish_and_open_the_link(
         select_cell(page, number)
         page.click(f"[data-cellserve-action='tag-{role}']")
         page.wait_for_selector(f".cellserve-role-group[data-role='{role}'] .cellserve-cell-link[data-cell='{number}']")
-    marked = page.locator(".jp-Notebook .jp-Cell").nth(9)
+    marked = page.locator(CELLS).nth(9)
     assert "cellserve-role-predict" in (marked.get_attribute("class") or "")
     page.wait_for_selector(".cellserve-check-status.cellserve-mod-ok", timeout=30_000)
 
@@ -119,7 +123,7 @@ def test_tag_run_publish_and_open_the_link(
     missing_cell = int(link.get_attribute("data-cell") or 0)
     assert 1 <= missing_cell <= 10
     link.click()
-    active = page.locator(".jp-Notebook .jp-Cell").nth(missing_cell - 1)
+    active = page.locator(CELLS).nth(missing_cell - 1)
     assert "jp-mod-active" in (active.get_attribute("class") or "")
 
     run_all(page, 10)

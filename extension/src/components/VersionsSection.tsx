@@ -120,52 +120,44 @@ function Versions(props: {
               <td title={version.created}>{formatCreated(version.created)}</td>
               <td>
                 {version.status === 'canary' && canary?.version === version.version && (
-                  <button
-                    type="button"
-                    className="jp-mod-styled jp-mod-accept cellserve-small-button"
-                    data-cellserve-action="promote"
-                    data-version={version.version}
+                  <VersionAction
+                    action="promote"
+                    version={version.version}
                     disabled={busy}
+                    accept
                     title={trans.__(
                       'Make version %1 live; ends the canary',
                       version.version
                     )}
+                    label={trans.__('Make live')}
                     onClick={() => void model.promote(version.version)}
-                  >
-                    {trans.__('Make live')}
-                  </button>
+                  />
                 )}
                 {canary === null &&
                   version.running &&
                   version.version !== info.live &&
                   version.status !== 'failed' && (
-                    <button
-                      type="button"
-                      className="jp-mod-styled cellserve-small-button"
-                      data-cellserve-action="canary"
-                      data-version={version.version}
+                    <VersionAction
+                      action="canary"
+                      version={version.version}
                       disabled={busy}
                       title={trans.__(
                         'Send 10 % of the live predictions to version %1',
                         version.version
                       )}
+                      label={trans.__('Canary 10 %')}
                       onClick={() => void model.setCanary(version.version, 0.1)}
-                    >
-                      {trans.__('Canary 10 %')}
-                    </button>
+                    />
                   )}
                 {canRollback && (
-                  <button
-                    type="button"
-                    className="jp-mod-styled cellserve-small-button"
-                    data-cellserve-action="rollback"
-                    data-version={version.version}
+                  <VersionAction
+                    action="rollback"
+                    version={version.version}
                     disabled={busy}
                     title={trans.__('Make version %1 live again', version.version)}
+                    label={trans.__('Rollback')}
                     onClick={() => void model.rollback(version.version)}
-                  >
-                    {trans.__('Rollback')}
-                  </button>
+                  />
                 )}
               </td>
             </tr>
@@ -244,6 +236,32 @@ function Traffic(props: {
 }
 
 /** The service's latest logged requests, read when asked (they may hold personal data). */
+/** A button acting on one version (its action and version are in data attributes for tests and styles). */
+function VersionAction(props: {
+  action: string;
+  version: number;
+  disabled: boolean;
+  accept?: boolean;
+  title: string;
+  label: string;
+  onClick: () => void;
+}): JSX.Element {
+  const accept = props.accept ? ' jp-mod-accept' : '';
+  return (
+    <button
+      type="button"
+      className={`jp-mod-styled${accept} cellserve-small-button`}
+      data-cellserve-action={props.action}
+      data-version={props.version}
+      disabled={props.disabled}
+      title={props.title}
+      onClick={props.onClick}
+    >
+      {props.label}
+    </button>
+  );
+}
+
 /** Why a version failed: the first line, and the rest (a replay's differences, a traceback) folded. */
 function VersionError(props: {
   stage: string | null;
