@@ -102,11 +102,17 @@ def requirements(plan: Plan, capture: Capture) -> str:
     return "\n".join(lines) + "\n"
 
 
+RAY_IMAGE_USER = "ray"
+"""The user Ray's official images run as (uid 1000, home /home/ray)."""
+
+
 def dockerfile(plan: Plan, base_image: str | None) -> str:
+    base = base_image or plan.notebook.settings.base_image or default_base_image(plan)
     return _TEMPLATES.get_template("Dockerfile.j2").render(
         name=plan.notebook.service_name,
         notebook=plan.notebook.path.name,
-        base_image=base_image or plan.notebook.settings.base_image or default_base_image(plan),
+        base_image=base,
+        base_user=RAY_IMAGE_USER if base.startswith("rayproject/ray:") else "root",
         ray=ray.__version__,
         python=_python(),
         port=HTTP_PORT,

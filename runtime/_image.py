@@ -58,10 +58,13 @@ def build_image(
         base = _base_image(bundle)
         if progress:
             progress("build")
-        _ensure_base(client, base, say)
+        user = _ensure_base(client, base, say)
         tail: list[str] = []
         try:
-            for chunk in client.api.build(path=str(bundle), tag=tag, rm=True, decode=True, network_mode="host"):
+            chunks = client.api.build(
+                path=str(bundle), tag=tag, rm=True, decode=True, network_mode="host", buildargs={"BASE_USER": user}
+            )
+            for chunk in chunks:
                 text = chunk.get("stream") or chunk.get("status") or ""
                 for line in text.splitlines():
                     if line.strip():
@@ -75,24 +78,25 @@ def build_image(
     return ImageResult(tag=tag, image_id=image.id, size_bytes=int(image.attrs.get("Size", 0)), base_image=base)
 
 
-def _ensure_base(client: Any, base: str, say: Callable[[str], None]) -> None:
-    """The base image must be present, or pullable: say which, before a long build starts."""
+def _ensure_base(client: Any, base: str, say: Callable[[str], None]) -> str:
+    """The base image must be present, or pullable: say which, before a long build starts. Returns the user it
+    runs as (root when it names none), who then owns and runs the service."""
     from docker.errors import APIError, ImageNotFound
 
     try:
-        client.images.get(base)
-        return
+        image = client.images.get(base)
     except ImageNotFound:
-        pass
-    say(f"Pulling the base image {base} …")
-    try:
-        client.images.pull(base)
-    except APIError as exc:
-        reason = getattr(exc, "explanation", None) or str(exc)
-        raise ImageError(
-            f"The base image {base!r} is neither present locally nor pullable ({reason}). "
-            "Pull or build it first, or pass --base-image."
-        ) from None
+        say(f"Pulling the base image {base} …")
+        try:
+            image = client.images.pull(base)
+        except APIError as exc:
+            reason = getattr(exc, "explanation", None) or str(exc)
+            raise ImageError(
+                f"The base image {base!r} is neither present locally nor pullable ({reason}). "
+                "Pull or build it first, or pass --base-image."
+            ) from None
+    user: str = (image.attrs.get("Config") or {}).get("User") or "root"
+    return user
 
 
 def _base_image(bundle: Path) -> str:

@@ -83,13 +83,17 @@ def test_requirements_are_exact_versions_of_what_the_cells_use(digits: Path) -> 
 def test_dockerfile_uses_the_ray_gpu_image_when_a_stage_asks_for_gpus(digits: Path) -> None:
     dockerfile = (digits / "Dockerfile").read_text()
     assert "ARG BASE_IMAGE=rayproject/ray:2.60.0-py311-gpu" in dockerfile
-    assert 'CMD ["serve", "run", "serve.yaml"]' in dockerfile
+    assert 'CMD ["python", "-m", "ray.serve.scripts", "run", "serve.yaml"]' in dockerfile  # the venv's Python
+    # Ray's image runs as its user ray, who owns the service's folder and runs the service.
+    assert "ARG BASE_USER=ray" in dockerfile
+    assert dockerfile.index('chown "${BASE_USER}" /service') < dockerfile.index("USER ${BASE_USER}")
 
 
 def test_base_image_is_configurable(tmp_path: Path) -> None:
     notebook = make_notebook(tmp_path / "nb.ipynb", [("payload = 1", None), ("payload * 2", "predict")])
     bundle = convert(notebook, tmp_path / "out", base_image="python:3.11-slim")
     assert "ARG BASE_IMAGE=python:3.11-slim" in (bundle.path / "Dockerfile").read_text()
+    assert "ARG BASE_USER=root" in (bundle.path / "Dockerfile").read_text()  # `cellserve build` asks the image
     assert json.loads((bundle.path / "expected_response.json").read_text()) == 2
 
 
