@@ -41,6 +41,7 @@ STEP_MESSAGES = {
     "read": "Reading the notebook",
     "analyse": "Analysing the tagged cells",
     "capture": "Running the notebook and capturing its values",
+    "capture-kernel": "Capturing the values from the running kernel",
     "generate": "Writing the service bundle",
     "write": "Moving the bundle into place",
 }
@@ -93,7 +94,7 @@ def convert(
     with tempfile.TemporaryDirectory(prefix=f".{out.name}-", dir=out.parent) as staging_name:
         staging = Path(staging_name) / "bundle"
         staging.mkdir()
-        say("capture")
+        say("capture" if capture is None else "capture-kernel")
         captured = (capture or capture_headless)(plan, staging)
         say("generate")
         shipped = write_bundle(plan, captured, staging, base_image=base_image)

@@ -47,7 +47,13 @@ from ._smoke import smoke_test
 
 Progress = Callable[[str, str], None]
 STAGES = ("analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "replay", "promote")
-_CONVERT_STAGES = {"read": "analyse", "analyse": "analyse", "capture": "capture", "generate": "bundle"}
+_CONVERT_STAGES = {
+    "read": "analyse",
+    "analyse": "analyse",
+    "capture": "capture",
+    "capture-kernel": "capture",
+    "generate": "bundle",
+}
 DEPLOY_TIMEOUT_S = 600.0
 
 

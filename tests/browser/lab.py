@@ -17,11 +17,12 @@ from tests.conftest import free_port
 
 
 @contextmanager
-def running_lab(jupyter: Path, root: Path, page: str = "lab") -> Iterator[str]:
-    """JupyterLab (the ``jupyter`` command given) on ``root``; yields the URL of ``page`` with the token."""
+def running_lab(jupyter: Path, root: Path, page: str = "lab", *, app: str = "lab") -> Iterator[str]:
+    """JupyterLab (the ``jupyter`` command given; ``app="notebook"``: Notebook 7) on ``root``; yields the URL
+    of ``page`` with the token."""
     port, token = free_port(), secrets.token_hex(16)
     command = [
-        str(jupyter), "lab", "--no-browser", f"--port={port}",
+        str(jupyter), app, "--no-browser", f"--port={port}",
         f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}", "--allow-root",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]  # fmt: skip
@@ -38,7 +39,7 @@ def running_lab(jupyter: Path, root: Path, page: str = "lab") -> Iterator[str]:
                 except httpx.HTTPError:
                     time.sleep(0.5)
             else:
-                pytest.fail(f"JupyterLab did not start: {log_path.read_text()[-2000:]}")
+                pytest.fail(f"jupyter {app} did not start: {log_path.read_text()[-2000:]}")
             yield f"{url}/{page}?token={token}"
         finally:
             server.terminate()
