@@ -437,8 +437,7 @@ describe('clusterAddressError', () => {
     '',
     '  ',
     'http://127.0.0.1:8265',
-    'https://ray.example.org',
-    'ray://head:10001',
+    'https://ray.example.org:443',
     'head-node:8265',
     '[::1]:8265'
   ])('accepts %j', address => {
@@ -449,7 +448,11 @@ describe('clusterAddressError', () => {
     ['ftp://head:8265', /scheme "ftp" is not supported/],
     ['http://', /Ray dashboard address/],
     ['head node', /Ray dashboard address/],
-    ['http://head:port', /Ray dashboard address/]
+    ['http://head:port', /Ray dashboard address/],
+    // As the runtime refuses them: the Ray client port, and an address without a port.
+    ['ray://head:10001', /not the Ray client port/],
+    ['https://ray.example.org', /with its port/],
+    ['head-node', /with its port/]
   ])('refuses %j', (address, message) => {
     expect(clusterAddressError(address)).toMatch(message);
   });
