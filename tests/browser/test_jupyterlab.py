@@ -83,8 +83,9 @@ def widen_sidebar(page: Page, by: int) -> None:
 
 def run_all(page: Page, cells: int) -> None:
     """Run every cell from the Run menu and wait until the last one has run."""
-    page.click("text=Run >> nth=0")  # the menu bar's Run menu
-    page.click("text=Run All Cells")
+    select_cell(page, 1)  # the notebook in front takes the command
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")  # the menu bar's Run menu (not any text with "run" in it)
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
     last = page.locator(CELLS).nth(cells - 1).locator(".jp-InputPrompt")
     page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)", arg=last.element_handle(), timeout=120_000)
     page.wait_for_selector(IDLE, timeout=120_000)
