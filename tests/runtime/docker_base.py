@@ -34,14 +34,19 @@ RUN python3 "$(ls /usr/share/python-wheels/pip-*.whl)/pip" install --no-cache-di
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
-def ensure_base_image(client: Any) -> str:
+def _present(client: Any, tag: str) -> bool:
     from docker.errors import ImageNotFound
 
     try:
-        client.images.get(BASE_TAG)
-        return BASE_TAG
+        client.images.get(tag)
     except ImageNotFound:
-        pass
+        return False
+    return True
+
+
+def ensure_base_image(client: Any) -> str:
+    if _present(client, BASE_TAG):
+        return BASE_TAG
     with tempfile.TemporaryDirectory(prefix="cellserve-base-") as root:
         packages = "--include=python3,python3-venv,python3-pip,ca-certificates"
         subprocess.run(["debootstrap", "--variant=minbase", packages, "bookworm", root],
@@ -57,13 +62,8 @@ def ensure_base_image(client: Any) -> str:
 
 def ensure_ray_like_image(client: Any) -> str:
     """The stand-in for Ray's official image (built once, on the base image)."""
-    from docker.errors import ImageNotFound
-
-    try:
-        client.images.get(RAY_LIKE_TAG)
+    if _present(client, RAY_LIKE_TAG):
         return RAY_LIKE_TAG
-    except ImageNotFound:
-        pass
     ensure_base_image(client)
     with tempfile.TemporaryDirectory(prefix="cellserve-ray-like-") as context:
         (Path(context) / "Dockerfile").write_text(RAY_LIKE_DOCKERFILE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,21 @@ def engine() -> Iterator[Any]:
     client.close()
 
 
+@contextmanager
+def running(engine: Any, ray_cluster: Cluster, tag: str) -> Iterator[tuple[Any, Any]]:
+    """Image ``tag`` running with host networking, once healthy, and its answer to x = [1, 2, 3]; the
+    container and the image are removed afterwards."""
+    ray_cluster.python("import ray; from ray import serve; ray.init(); serve.shutdown()")  # frees port 8000
+    container = engine.containers.run(tag, detach=True, network_mode="host")
+    try:
+        wait_until_healthy("http://127.0.0.1:8000/calc/healthz", timeout=400)
+        answer = httpx.post("http://127.0.0.1:8000/calc/predict", json={"x": [1, 2, 3]}, timeout=30)
+        yield container, answer.json()
+    finally:
+        container.remove(force=True)
+        engine.images.remove(tag, force=True)
+
+
 def test_build_and_run_the_image(engine: Any, ray_cluster: Cluster, tmp_path: Path) -> None:
     lines: list[str] = []
     result = build_image(calc_notebook(tmp_path / "calc.ipynb", 3), TAG, base_image=BASE_TAG,
@@ -37,15 +53,8 @@ def test_build_and_run_the_image(engine: Any, ray_cluster: Cluster, tmp_path: Pa
     assert result.tag == TAG
     assert result.size_bytes > 0
     assert any("ray[serve]==2.60.0" in line for line in lines)  # the build log was streamed
-    ray_cluster.python("import ray; from ray import serve; ray.init(); serve.shutdown()")  # frees port 8000
-    container = engine.containers.run(TAG, detach=True, network_mode="host")
-    try:
-        wait_until_healthy("http://127.0.0.1:8000/calc/healthz", timeout=400)
-        answer = httpx.post("http://127.0.0.1:8000/calc/predict", json={"x": [1, 2, 3]}, timeout=30)
-        assert answer.json() == {"total": 18, "factor": 3}
-    finally:
-        container.remove(force=True)
-        engine.images.remove(TAG, force=True)
+    with running(engine, ray_cluster, TAG) as (_container, answer):
+        assert answer == {"total": 18, "factor": 3}
 
 
 def test_build_and_run_on_an_image_like_rays_own(engine: Any, ray_cluster: Cluster, tmp_path: Path) -> None:
@@ -56,19 +65,12 @@ def test_build_and_run_on_an_image_like_rays_own(engine: Any, ray_cluster: Clust
     tag = "cellserve-test-calc-ray-like:1"
     build_image(calc_notebook(tmp_path / "calc.ipynb", 4), tag, base_image=base, log=lines.append)
     assert any("Requirement already satisfied: ray[serve]==" in line for line in lines), lines[-20:]
-    ray_cluster.python("import ray; from ray import serve; ray.init(); serve.shutdown()")  # frees port 8000
-    container = engine.containers.run(tag, detach=True, network_mode="host")
-    try:
-        wait_until_healthy("http://127.0.0.1:8000/calc/healthz", timeout=400)
-        answer = httpx.post("http://127.0.0.1:8000/calc/predict", json={"x": [1, 2, 3]}, timeout=30)
-        assert answer.json() == {"total": 24, "factor": 4}
+    with running(engine, ray_cluster, tag) as (container, answer):
+        assert answer == {"total": 24, "factor": 4}
         # The API docs come from fastapi-offline, installed in the service's environment, not in the image's.
         assert httpx.get("http://127.0.0.1:8000/calc/docs", timeout=30).status_code == 200
         whoami = container.exec_run(["sh", "-c", "id -u; stat -c %U /service; command -v python"]).output.decode()
         assert whoami.split() == ["1000", "ray", "/service/.venv/bin/python"]
-    finally:
-        container.remove(force=True)
-        engine.images.remove(tag, force=True)
 
 
 def test_a_missing_base_image_is_named(engine: Any, tmp_path: Path) -> None:
