@@ -457,6 +457,9 @@ class Preprocessing:
         if refused is not None:
             return refused
         started = time.perf_counter()
+        # A canary's share, passed on by the live version, or cellserve's own checks: answered here, as sent, and
+        # never logged (each request is logged once, by the live version).
+        marked = FORWARDED in request.headers or CHECK in request.headers
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
@@ -468,12 +471,11 @@ class Preprocessing:
         else:
             canary = self.canary
             forwarded = None
-            passed_on = PINNED_SCOPE in request.scope or any(header in request.headers for header in (FORWARDED, CHECK))
-            if canary is not None and not passed_on and canary.picks():
+            pinned = PINNED_SCOPE in request.scope  # asked of this version by name: never split
+            if canary is not None and not marked and not pinned and canary.picks():
                 forwarded = await self.forwarder.forward(canary, bytes(body), dict(request.headers))
             response = forwarded if forwarded is not None else await self.answer(bytes(body))
-        # Each request is logged once, by the live version: not what a canary was passed, nor cellserve's own checks.
-        if self.request_log is not None and FORWARDED not in request.headers and CHECK not in request.headers:
+        if self.request_log is not None and not marked:
             self.request_log.add(
                 bytes(body), response.status_code, bytes(response.body), response.headers.get("x-cellserve-version"),
                 started,
