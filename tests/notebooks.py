@@ -23,7 +23,7 @@ def make_notebook(
         if role:
             cell.metadata["tags"] = [f"cellserve:{role}"]
         notebook.cells.append(cell)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     if settings is not None:
         notebook.metadata["cellserve"] = settings
     nbformat.write(notebook, path)

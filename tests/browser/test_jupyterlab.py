@@ -179,6 +179,29 @@ def test_tag_run_publish_and_open_the_link(
     delete("digits")  # free the cluster's CPUs for the tests that follow
 
 
+def test_opening_an_example_leaves_it_unmodified(lab: str, lab_root: Path, context: BrowserContext) -> None:
+    """An example opened as it is, its kernel started and the sidebar's check done, is not marked modified,
+    and nothing is written back to it."""
+    example = lab_root / "example-digits.ipynb"
+    example.write_bytes((EXAMPLES / "digits.ipynb").read_bytes())
+    before = example.read_bytes()
+    page = open_sidebar(
+        context, lab.replace("lab/tree/digits.ipynb", "lab/workspaces/unmodified/tree/example-digits.ipynb")
+    )
+    page.wait_for_selector(".cellserve-check-status.cellserve-mod-ok", timeout=60_000)
+    assert page.locator("input[name='predict.num_gpus']").input_value() == "0.5"  # the sidebar read its settings
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+    assert tab.inner_text() == "example-digits.ipynb"
+    assert "jp-mod-dirty" not in (tab.get_attribute("class") or "")
+    page.close()
+    assert example.read_bytes() == before
+    base, token = lab.split("/lab/")[0], lab.split("token=")[1]
+    headers = {"Authorization": f"token {token}"}
+    for session in httpx.get(f"{base}/api/sessions", headers=headers).json():  # end the example's kernel
+        if session["path"].endswith("example-digits.ipynb"):
+            httpx.delete(f"{base}/api/sessions/{session['id']}", headers=headers).raise_for_status()
+
+
 def answered(endpoint: str, x: list[int]) -> tuple[str, int]:
     """The version that answered (its header) and the factor it multiplied by (its answer)."""
     response = httpx.post(endpoint, json={"x": x}, timeout=60)

@@ -20,7 +20,7 @@ BASE: dict[str, Any] = {
         {"cell_type": "code", "id": "b2", "metadata": {"tags": ["cellserve:predict"]}, "source": "payload",
          "outputs": [], "execution_count": None},
     ],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}},
     "nbformat": 4,
     "nbformat_minor": 5,
 }  # fmt: skip
