@@ -537,9 +537,14 @@ def build(
     base_image: Annotated[
         str | None, typer.Option("--base-image", help="Base image; default: the official Ray image.")
     ] = None,
+    kuberay: Annotated[
+        Path | None,
+        typer.Option("--kuberay", help="Also write a KubeRay RayService manifest here, e.g. rayservice.yaml."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Build a Docker image that serves NOTEBOOK (docker run --network host IMAGE)."""
+    """Build a Docker image that serves NOTEBOOK (docker run --network host IMAGE), and where asked, a KubeRay
+    RayService that runs it on Kubernetes."""
     from cellserve.converter import STEP_MESSAGES
     from cellserve.runtime import build_image
 
@@ -552,10 +557,16 @@ def build(
             err.print(f"{STEP_MESSAGES.get(step, 'Building the image')} …")
 
     result = _guarded(
-        lambda: build_image(notebook, image, base_image=base_image, log=log, progress=progress), as_json=as_json
+        lambda: build_image(notebook, image, base_image=base_image, log=log, progress=progress, kuberay=kuberay),
+        as_json=as_json,
     )
     if as_json:
         _print_json(dataclasses.asdict(result))
         return
     err.print(f"[green]Built {result.tag}[/green] ({result.size_bytes / 2**20:.0f} MiB, from {result.base_image}).")
     out.print(f"docker run --rm --network host {result.tag}", highlight=False)
+    if result.kuberay:
+        err.print(
+            f"KubeRay RayService written to {result.kuberay}; push {result.tag} where the cluster pulls from, then:"
+        )
+        out.print(f"kubectl apply -f {result.kuberay}", highlight=False)

@@ -6,6 +6,7 @@ from ._capture import Capture, CaptureStep, FileUse, capture_code, capture_headl
 from ._check import check_notebook
 from ._edit import edit_settings, setting_value
 from ._fingerprint import inputs_fingerprint
+from ._kuberay import KUBERAY_VERSION, rayservice
 from ._live_capture import capture_in_kernel, capture_in_namespace
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
@@ -17,6 +18,7 @@ from .bundle_files.cellserve_traffic import figures as traffic_figures
 from .bundle_files.cellserve_values import cell_of
 
 __all__ = [
+    "KUBERAY_VERSION",
     "SERVICE_NAME_RULE",
     "STEP_MESSAGES",
     "Bundle",
@@ -47,6 +49,7 @@ __all__ = [
     "is_service_name",
     "notebook_from_json",
     "parse_settings",
+    "rayservice",
     "read_notebook",
     "setting_value",
     "token_digest",

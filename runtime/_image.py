@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter import convert
+from cellserve.converter import convert, rayservice
 from cellserve.exceptions import ImageError
 
 LOG_TAIL = 30
@@ -21,6 +21,8 @@ class ImageResult:
     image_id: str
     size_bytes: int
     base_image: str
+    kuberay: str | None = None
+    """Where the KubeRay RayService manifest was written, if asked for."""
 
 
 def _engine() -> Any:
@@ -47,14 +49,18 @@ def build_image(
     base_image: str | None = None,
     log: Callable[[str], None] | None = None,
     progress: Callable[[str], None] | None = None,
+    kuberay: str | Path | None = None,
 ) -> ImageResult:
-    """Convert ``notebook`` and build its bundle's Dockerfile as image ``tag``, streaming the build log."""
+    """Convert ``notebook`` and build its bundle's Dockerfile as image ``tag``, streaming the build log;
+    ``kuberay``: also write a KubeRay RayService manifest there, its Ray nodes running the image."""
     from docker.errors import APIError, BuildError
 
     say = log or (lambda _line: None)
     client = _engine()
     with contextlib.closing(client), tempfile.TemporaryDirectory(prefix="cellserve-image-") as scratch:
-        bundle = convert(notebook, Path(scratch) / "bundle", base_image=base_image, progress=progress).path
+        converted = convert(notebook, Path(scratch) / "bundle", base_image=base_image, progress=progress)
+        bundle = converted.path
+        manifest = rayservice(converted.plan, tag) if kuberay is not None else None
         base = _base_image(bundle)
         if progress:
             progress("build")
@@ -75,7 +81,13 @@ def build_image(
         except (APIError, BuildError) as exc:
             raise ImageError(_failed(tag, base, str(exc), tail)) from None
         image = client.images.get(tag)
-    return ImageResult(tag=tag, image_id=image.id, size_bytes=int(image.attrs.get("Size", 0)), base_image=base)
+    written = None
+    if manifest is not None and kuberay is not None:
+        Path(kuberay).write_text(manifest, encoding="utf-8")
+        written = str(Path(kuberay).resolve())
+    return ImageResult(
+        tag=tag, image_id=image.id, size_bytes=int(image.attrs.get("Size", 0)), base_image=base, kuberay=written
+    )
 
 
 def _ensure_base(client: Any, base: str, say: Callable[[str], None]) -> str:

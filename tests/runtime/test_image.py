@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from cellserve.exceptions import ImageError
 from cellserve.runtime import build_image
-from tests.conftest import Cluster, wait_until_healthy
+from tests.conftest import Cluster, free_port, wait_until_healthy
 from tests.notebooks import make_notebook
 from tests.runtime.conftest import calc_notebook
 from tests.runtime.docker_base import BASE_TAG, ensure_base_image, ensure_ray_like_image
@@ -32,18 +34,35 @@ def engine() -> Iterator[Any]:
 
 
 @contextmanager
-def running(engine: Any, ray_cluster: Cluster, tag: str) -> Iterator[tuple[Any, Any]]:
-    """Image ``tag`` running with host networking, once healthy, and its answer to x = [1, 2, 3]; the
-    container and the image are removed afterwards."""
-    ray_cluster.python("import ray; from ray import serve; ray.init(); serve.shutdown()")  # frees port 8000
-    container = engine.containers.run(tag, detach=True, network_mode="host")
+def removed_afterwards(engine: Any, tag: str) -> Iterator[None]:
     try:
-        wait_until_healthy("http://127.0.0.1:8000/calc/healthz", timeout=400)
-        answer = httpx.post("http://127.0.0.1:8000/calc/predict", json={"x": [1, 2, 3]}, timeout=30)
-        yield container, answer.json()
+        yield
+    finally:
+        engine.images.remove(tag, force=True)
+
+
+@contextmanager
+def running(engine: Any, ray_cluster: Cluster, tag: str, **options: Any) -> Iterator[tuple[Any, Any]]:
+    """Image ``tag`` running with host networking (``options``: docker's, e.g. another command, and ``deploy``,
+    called once it runs), once healthy, and its answer to x = [1, 2, 3]; the container is removed afterwards."""
+    ray_cluster.python("import ray; from ray import serve; ray.init(); serve.shutdown()")  # frees port 8000
+    deploy = options.pop("deploy", None)
+    container = engine.containers.run(tag, detach=True, network_mode="host", **options)
+    try:
+        if deploy is not None:
+            deploy()
+        yield container, answer_of(container)
     finally:
         container.remove(force=True)
-        engine.images.remove(tag, force=True)
+
+
+def answer_of(container: Any) -> Any:
+    try:
+        wait_until_healthy("http://127.0.0.1:8000/calc/healthz", timeout=400)
+    except BaseException:
+        print(container.logs(tail=40).decode(errors="replace"))
+        raise
+    return httpx.post("http://127.0.0.1:8000/calc/predict", json={"x": [1, 2, 3]}, timeout=30).json()
 
 
 def test_build_and_run_the_image(engine: Any, ray_cluster: Cluster, tmp_path: Path) -> None:
@@ -53,7 +72,7 @@ def test_build_and_run_the_image(engine: Any, ray_cluster: Cluster, tmp_path: Pa
     assert result.tag == TAG
     assert result.size_bytes > 0
     assert any("ray[serve]==2.60.0" in line for line in lines)  # the build log was streamed
-    with running(engine, ray_cluster, TAG) as (_container, answer):
+    with removed_afterwards(engine, TAG), running(engine, ray_cluster, TAG) as (_container, answer):
         assert answer == {"total": 18, "factor": 3}
 
 
@@ -63,14 +82,48 @@ def test_build_and_run_on_an_image_like_rays_own(engine: Any, ray_cluster: Clust
     base = ensure_ray_like_image(engine)
     lines: list[str] = []
     tag = "cellserve-test-calc-ray-like:1"
-    build_image(calc_notebook(tmp_path / "calc.ipynb", 4), tag, base_image=base, log=lines.append)
+    manifest = tmp_path / "rayservice.yaml"
+    build_image(calc_notebook(tmp_path / "calc.ipynb", 4), tag, base_image=base, log=lines.append, kuberay=manifest)
     assert any("Requirement already satisfied: ray[serve]==" in line for line in lines), lines[-20:]
+    with removed_afterwards(engine, tag):
+        check_the_image_on_its_own(engine, ray_cluster, tag)
+        check_the_image_started_as_kuberay_starts_it(engine, ray_cluster, tag, manifest)
+
+
+def check_the_image_on_its_own(engine: Any, ray_cluster: Cluster, tag: str) -> None:
     with running(engine, ray_cluster, tag) as (container, answer):
         assert answer == {"total": 24, "factor": 4}
         # The API docs come from fastapi-offline, installed in the service's environment, not in the image's.
         assert httpx.get("http://127.0.0.1:8000/calc/docs", timeout=30).status_code == 200
         whoami = container.exec_run(["sh", "-c", "id -u; stat -c %U /service; command -v python"]).output.decode()
         assert whoami.split() == ["1000", "ray", "/service/.venv/bin/python"]
+
+
+def check_the_image_started_as_kuberay_starts_it(engine: Any, ray_cluster: Cluster, tag: str, manifest: Path) -> None:
+    """KubeRay runs ``ray start --head --block`` in the head container (bash -c, the image's PATH and working
+    folder, the manifest's env), then deploys ``serveConfigV2`` through the dashboard's REST API: the same here,
+    on free ports of the host's loopback."""
+    spec = yaml.safe_load(manifest.read_text())["spec"]
+    head = spec["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0]
+    assert head["image"] == tag
+    dashboard = free_port()
+    ports = (f"--port={free_port()} --dashboard-port={dashboard} --ray-client-server-port={free_port()} "
+             f"--metrics-export-port={free_port()} --dashboard-agent-listen-port={free_port()}")  # fmt: skip
+    start = f"ulimit -n 65536; ray start --head --block --dashboard-host=127.0.0.1 {ports} --num-cpus=2"
+    environment = {variable["name"]: variable["value"] for variable in head["env"]}
+    with running(
+        engine, ray_cluster, tag, command=["/bin/bash", "-c", "--", start], environment=environment,
+        deploy=lambda: deploy(f"http://127.0.0.1:{dashboard}", spec["serveConfigV2"]),
+    ) as (_container, answer):  # fmt: skip
+        assert answer == {"total": 24, "factor": 4}
+
+
+def deploy(dashboard: str, serve_config: str) -> None:
+    wait_until_healthy(f"{dashboard}/api/version", timeout=180)
+    body = json.dumps(yaml.safe_load(serve_config))
+    response = httpx.put(f"{dashboard}/api/serve/applications/", content=body, timeout=60,
+                         headers={"Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 200, response.text
 
 
 def test_a_missing_base_image_is_named(engine: Any, tmp_path: Path) -> None:
