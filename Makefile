@@ -52,7 +52,7 @@ system:
 ## a real JupyterLab and real Chromium; then the extension's own (jest) tests
 test: $(BUNDLE_INSTALLED) extension system
 	cd extension && $(JLPM) test
-	$(PY) -m pytest -m "not soak"
+	$(PY) -m pytest -m "not soak" --durations=20
 
 ## make soak: 20,000 requests at concurrency 32 against a published example, and a replica killed (of two deployments, and of one)
 ## during a load (bounded in requests and time, loopback only); figures in test-artifacts/soak.json

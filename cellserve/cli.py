@@ -564,9 +564,9 @@ def build(
         _print_json(dataclasses.asdict(result))
         return
     err.print(f"[green]Built {result.tag}[/green] ({result.size_bytes / 2**20:.0f} MiB, from {result.base_image}).")
-    out.print(f"docker run --rm --network host {result.tag}", highlight=False)
+    out.print(f"docker run --rm --network host {result.tag}", highlight=False, soft_wrap=True)
     if result.kuberay:
         err.print(
             f"KubeRay RayService written to {result.kuberay}; push {result.tag} where the cluster pulls from, then:"
         )
-        out.print(f"kubectl apply -f {result.kuberay}", highlight=False)
+        out.print(f"kubectl apply -f {result.kuberay}", highlight=False, soft_wrap=True)

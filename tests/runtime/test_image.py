@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,11 +82,16 @@ def test_build_and_run_on_an_image_like_rays_own(engine: Any, ray_cluster: Clust
     """Ray's official image runs as a user of its own (ray, uid 1000) with its Python and Ray outside /usr:
     the service's folder belongs to that user, the service runs as it, and uses the image's Ray."""
     base = ensure_ray_like_image(engine)
-    lines: list[str] = []
     tag = "cellserve-test-calc-ray-like:1"
     manifest = tmp_path / "rayservice.yaml"
-    build_image(calc_notebook(tmp_path / "calc.ipynb", 4), tag, base_image=base, log=lines.append, kuberay=manifest)
-    assert any("Requirement already satisfied: ray[serve]==" in line for line in lines), lines[-20:]
+    notebook = calc_notebook(tmp_path / "calc.ipynb", 4)
+    command = [sys.executable, "-m", "cellserve", "build", str(notebook), "--image", tag, "--base-image", base,
+               "--kuberay", str(manifest)]  # fmt: skip
+    built = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert "Requirement already satisfied: ray[serve]==" in built.stderr, built.stderr[-3000:]
+    # What to run next: the image, and the manifest for a Kubernetes cluster.
+    assert built.stdout.splitlines() == [f"docker run --rm --network host {tag}", f"kubectl apply -f {manifest}"]
     with removed_afterwards(engine, tag):
         check_the_image_on_its_own(engine, ray_cluster, tag)
         check_the_image_started_as_kuberay_starts_it(engine, ray_cluster, tag, manifest)
