@@ -1,6 +1,6 @@
 """Bundle → live endpoint on a Ray cluster: publish, versions, status, logs, rollback, delete."""
 
-from ._clusters import Cluster, connect
+from ._clusters import Cluster, cluster_address_error, connect
 from ._embedded import ensure_running as start_embedded_cluster
 from ._embedded import status as embedded_cluster_status
 from ._embedded import stop as stop_embedded_cluster
@@ -28,6 +28,7 @@ __all__ = [
     "PublishResult",
     "build_image",
     "canary",
+    "cluster_address_error",
     "cluster_status",
     "connect",
     "delete",

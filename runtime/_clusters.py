@@ -70,18 +70,42 @@ def dashboard_answers(url: str, token: auth.RayToken | None = None, timeout: flo
         api.close()
 
 
+ADDRESS_RULE = "give the Ray dashboard address with its port, e.g. http://HOST:8265"
+
+
 def normalise_address(address: str) -> str:
-    """A dashboard URL from what a user may type: ``host:8265`` or ``http://host:8265``."""
-    if address.startswith("ray://"):
+    """A dashboard URL from what a user may type: ``host:8265`` or ``http://host:8265``; a ``ClusterError`` says
+    what is wrong with anything else."""
+    text = address.strip()
+    if text.startswith("ray://"):
         raise ClusterError(
-            f"Got {address!r} for --address: cellserve talks to the cluster's dashboard "
+            f"Got {address!r} for the cluster address: cellserve talks to the cluster's dashboard "
             "(http://HOST:8265 by default), not the Ray client port."
         )
-    url = address if "://" in address else f"http://{address}"
+    url = text if "://" in text else f"http://{text}"
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or not parsed.port:
-        raise ClusterError(f"Got {address!r} for --address: give the dashboard address, e.g. http://10.0.0.5:8265.")
+    if parsed.scheme not in ("http", "https"):
+        raise ClusterError(f"Got {address!r} for the cluster address: scheme {parsed.scheme!r} is not supported; "
+                           f"{ADDRESS_RULE}.")  # fmt: skip
+    try:
+        port = parsed.port
+    except ValueError:  # not a number, or out of range
+        port = None
+    if not parsed.hostname or port is None or any(c.isspace() for c in text):
+        raise ClusterError(f"Got {address!r} for the cluster address: {ADDRESS_RULE}.")
     return url.rstrip("/")
+
+
+def cluster_address_error(address: str) -> str | None:
+    """What is wrong with ``address`` as a cluster address, or None where it is usable (empty: the embedded
+    local cluster). The sidebar asks the server this as the user types."""
+    if not address.strip():
+        return None
+    try:
+        normalise_address(address)
+    except ClusterError as exc:
+        return str(exc)
+    return None
 
 
 def connect_address(address: str | None, _progress: Progress | None = None) -> Cluster:

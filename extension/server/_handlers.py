@@ -79,6 +79,20 @@ class SchemaHandler(CellserveHandler):
         self.reply(ServiceSettings.model_json_schema())
 
 
+class ClusterAddressHandler(CellserveHandler):
+    """``?address=…``: ``{"error": why publish would refuse it, or null}``."""
+
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        try:
+            cluster_address(self.get_query_argument("address", ""))
+        except InvalidInputError as exc:
+            self.reply({"error": str(exc)})
+            return
+        self.reply({"error": None})
+
+
 class CheckHandler(CellserveHandler):
     @tornado.web.authenticated
     @authorized("read")
@@ -256,6 +270,7 @@ def register(server_app: Any) -> None:
     routes: list[tuple[str, type[CellserveHandler]]] = [
         ("settings/schema", SchemaHandler),
         ("check", CheckHandler),
+        ("cluster-address", ClusterAddressHandler),
         ("publish", PublishHandler),
         (r"publish/(?P<job_id>[0-9a-f]+)", PublishJobHandler),
         (rf"services/{NAME}", ServiceHandler),

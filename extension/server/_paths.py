@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from cellserve.converter import SERVICE_NAME_RULE, is_service_name
+from cellserve.runtime import cluster_address_error
 
 
 class InvalidInputError(ValueError):
@@ -38,6 +39,9 @@ def cluster_address(address: object) -> str | None:
     """None for the embedded local cluster, else a Ray dashboard address."""
     if address is None or address == "":
         return None
-    if not isinstance(address, str) or len(address) > 300 or any(c.isspace() for c in address):
+    if not isinstance(address, str) or len(address) > 300:
         raise InvalidInputError("'address' must be a Ray dashboard address such as http://head:8265, or empty.")
+    error = cluster_address_error(address)
+    if error is not None:
+        raise InvalidInputError(error)
     return address

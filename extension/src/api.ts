@@ -79,6 +79,11 @@ function service(name: string, rest = ''): string {
 /** The calls the panel makes. */
 export const api = {
   schema: () => requestAPI<Record<string, unknown>>('settings/schema'),
+  /** Why publish would refuse `address` as the cluster address, or null. */
+  clusterAddress: (address: string) =>
+    requestAPI<{ error: string | null }>(
+      `cluster-address?address=${encodeURIComponent(address)}`
+    ),
   check: (path: string, notebook: unknown) =>
     requestAPI<ICheckResult>('check', post({ path, notebook })),
   publish: (

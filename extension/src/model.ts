@@ -19,7 +19,6 @@ import type { Role, RoleGroups } from './logic/roles';
 import { addReading } from './logic/traffic';
 import type { TrafficHistory } from './logic/traffic';
 import {
-  clusterAddressError,
   formFromMetadata,
   mergeIntoMetadata,
   METADATA_KEY,
@@ -47,6 +46,9 @@ export const CHECK_DELAY = 700;
 
 /** Seconds of each traffic window the panel asks the server to watch. */
 export const TRAFFIC_WINDOW = 5;
+
+/** Quiet time after the last keystroke in the cluster address before the server checks it. */
+const ADDRESS_DELAY = 300;
 
 /** Quiet time before cell roles are listed again while a cell is edited. */
 const ROLES_DELAY = 150;
@@ -156,8 +158,9 @@ export class CellserveModel extends VDomModel {
     return this._clusterOverride !== null;
   }
 
+  /** What the server finds wrong with the cluster address (the rule publish applies), or null. */
   get clusterAddressError(): string | null {
-    return clusterAddressError(this.clusterAddress);
+    return this._clusterError;
   }
 
   /** The running kernel's id, or null if the notebook has none. */
@@ -283,12 +286,14 @@ export class CellserveModel extends VDomModel {
   /** Set the default cluster address, from the JupyterLab settings. */
   setClusterAddressDefault(address: string): void {
     this._clusterDefault = address;
+    this._scheduleAddressCheck();
     this.stateChanged.emit();
   }
 
   /** Type a cluster address for this session; null goes back to the default. */
   setClusterAddress(address: string | null): void {
     this._clusterOverride = address;
+    this._scheduleAddressCheck();
     this.stateChanged.emit();
   }
 
@@ -473,6 +478,7 @@ export class CellserveModel extends VDomModel {
     window.clearTimeout(this._checkTimer);
     window.clearTimeout(this._rolesTimer);
     window.clearTimeout(this._serviceTimer);
+    window.clearTimeout(this._addressTimer);
     this._watcher?.changed.disconnect(this._onNotebookChanged, this);
     this._options.publisher.changed.disconnect(this._onPublishChanged, this);
     this._options.publisher.finished.disconnect(this._onPublishFinished, this);
@@ -581,6 +587,29 @@ export class CellserveModel extends VDomModel {
     }
   }
 
+  /** The address is checked by the server once typing pauses; an empty one is the embedded cluster. */
+  private _scheduleAddressCheck(): void {
+    window.clearTimeout(this._addressTimer);
+    const address = this.clusterAddress.trim();
+    const sequence = ++this._addressSequence;
+    if (address === '') {
+      this._clusterError = null;
+      return;
+    }
+    this._addressTimer = window.setTimeout(async () => {
+      let error: string | null;
+      try {
+        error = (await api.clusterAddress(address)).error;
+      } catch {
+        error = null; // the server could not say: publish applies the same rule and reports it
+      }
+      if (sequence === this._addressSequence && !this.isDisposed) {
+        this._clusterError = error;
+        this.stateChanged.emit();
+      }
+    }, ADDRESS_DELAY);
+  }
+
   private _scheduleCheck(): void {
     window.clearTimeout(this._checkTimer);
     this._checkTimer = window.setTimeout(() => void this._runCheck(), CHECK_DELAY);
@@ -657,6 +686,9 @@ export class CellserveModel extends VDomModel {
   private _serviceSequence = 0;
   private _clusterDefault = '';
   private _clusterOverride: string | null = null;
+  private _clusterError: string | null = null;
+  private _addressTimer = 0;
+  private _addressSequence = 0;
 }
 
 function messageOf(error: unknown): string {

@@ -1,5 +1,4 @@
 import {
-  clusterAddressError,
   FIELDS,
   fieldSpec,
   fieldsOf,
@@ -429,32 +428,6 @@ describe('serviceNameFromPath', () => {
     [`${'a'.repeat(70)}.ipynb`, 'a'.repeat(63)]
   ])('names %j %j', (path, name) => {
     expect(serviceNameFromPath(path)).toBe(name);
-  });
-});
-
-describe('clusterAddressError', () => {
-  it.each([
-    '',
-    '  ',
-    'http://127.0.0.1:8265',
-    'https://ray.example.org:443',
-    'head-node:8265',
-    '[::1]:8265'
-  ])('accepts %j', address => {
-    expect(clusterAddressError(address)).toBeNull();
-  });
-
-  it.each([
-    ['ftp://head:8265', /scheme "ftp" is not supported/],
-    ['http://', /Ray dashboard address/],
-    ['head node', /Ray dashboard address/],
-    ['http://head:port', /Ray dashboard address/],
-    // As the runtime refuses them: the Ray client port, and an address without a port.
-    ['ray://head:10001', /not the Ray client port/],
-    ['https://ray.example.org', /with its port/],
-    ['head-node', /with its port/]
-  ])('refuses %j', (address, message) => {
-    expect(clusterAddressError(address)).toMatch(message);
   });
 });
 

@@ -112,7 +112,12 @@ def test_tag_run_publish_and_open_the_link(
     page.wait_for_selector(".cellserve-check-status.cellserve-mod-ok", timeout=30_000)
 
     address = page.locator("input[name='cluster_address']")
+    address.fill("ray://127.0.0.1:10001")  # the Ray client port: the server's rule, shown as it is typed
+    shown = page.wait_for_selector("#cellserve-cluster-address-error", timeout=30_000)
+    assert "not the Ray client port" in shown.inner_text()
+    assert page.locator("[data-cellserve-action='publish']").is_disabled()
     address.fill(cluster.dashboard)
+    page.wait_for_selector("#cellserve-cluster-address-error", state="detached", timeout=30_000)
     # Publishing before running the notebook: the kernel has no model yet. The panel says at
     # which stage it failed and links to the cell that defines what is missing.
     page.click("[data-cellserve-action='publish']")

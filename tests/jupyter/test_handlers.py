@@ -95,6 +95,36 @@ async def test_service_names_that_would_break_a_route_are_refused(api: Api, home
     assert "No service named 'never-published'" in error["message"]
 
 
+@pytest.mark.parametrize("address", ["", "http://127.0.0.1:8265", "https://ray.example.org:443", "head-node:8265",
+                                     "[::1]:8265"])  # fmt: skip
+async def test_the_cluster_address_check_accepts_a_dashboard_with_its_port(api: Api, address: str) -> None:
+    assert await api("GET", "cluster-address", address=address) == (200, {"error": None})
+
+
+@pytest.mark.parametrize(
+    ("address", "says"),
+    [
+        ("ray://head:10001", "not the Ray client port"),
+        ("ftp://head:8265", "scheme 'ftp' is not supported"),
+        ("https://ray.example.org", "with its port"),
+        ("head-node", "with its port"),
+        ("http://head:port", "with its port"),
+        ("http://head:99999", "with its port"),
+        ("head node:8265", "with its port"),
+    ],
+)
+async def test_the_cluster_address_check_and_publish_refuse_an_address_alike(
+    api: Api, digits: str, address: str, says: str
+) -> None:
+    """The sidebar shows what the check says as the user types; publish refuses the same address, saying the same."""
+    code, answer = await api("GET", "cluster-address", address=address)
+    assert code == 200
+    assert answer["error"].startswith(f"Got {address!r} for the cluster address: ")
+    assert says in answer["error"]
+    code, error = await api("POST", "publish", body={"path": digits, "address": address})
+    assert (code, error["message"]) == (400, answer["error"])
+
+
 async def test_requests_without_the_servers_token_are_refused(
     jp_serverapp: Any, http_server_client: Any, jp_base_url: str
 ) -> None:

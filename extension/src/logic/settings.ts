@@ -537,34 +537,3 @@ export function serviceNameFromPath(path: string): string {
     .replace(/^-+|-+$/g, '');
   return slug || 'service';
 }
-
-const ADDRESS_SCHEMES = ['http', 'https'];
-const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?):\d{1,5}(\/.*)?$/i;
-
-/**
- * Check a Ray cluster address as the runtime does (`normalise_address` in
- * runtime/_clusters.py): the dashboard's http(s) URL, or HOST:PORT; empty
- * means the embedded local cluster.
- *
- * Returns the error message, or null when the address is usable.
- */
-export function clusterAddressError(raw: string): string | null {
-  const text = raw.trim();
-  if (text === '') {
-    return null;
-  }
-  const rule =
-    'give the Ray dashboard address with its port, e.g. http://HOST:8265, ' +
-    'or leave it empty for the embedded local cluster';
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
-  if (scheme !== null && scheme[1].toLowerCase() === 'ray') {
-    return `Got "${text}" for the cluster address: cellserve talks to the cluster's dashboard (http://HOST:8265 by default), not the Ray client port.`;
-  }
-  if (scheme !== null && !ADDRESS_SCHEMES.includes(scheme[1].toLowerCase())) {
-    return `Got "${text}" for the cluster address: scheme "${scheme[1]}" is not supported; ${rule}.`;
-  }
-  const rest = scheme === null ? text : scheme[2];
-  return HOST_PORT.test(rest)
-    ? null
-    : `Got "${text}" for the cluster address: ${rule}.`;
-}
