@@ -336,7 +336,7 @@ def rollback(
         return
     how = "a switch to its warm replicas" if result["warm"] else "started again from its stored bundle"
     err.print(f"[green]{name} version {result['live']} is live again[/green] ({how}).")
-    out.print(result["endpoint"], highlight=False)
+    out.print(result["endpoint"], highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -355,7 +355,7 @@ def promote(
         _print_json(result)
         return
     err.print(f"[green]{name} version {result['live']} is live[/green]; no canary split.")
-    out.print(result["endpoint"], highlight=False)
+    out.print(result["endpoint"], highlight=False, soft_wrap=True)
 
 
 @app.command()

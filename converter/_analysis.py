@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cellserve.exceptions import AnalysisError
 
@@ -20,7 +21,13 @@ from ._notebook import Notebook, Role
 
 _AMBIENT = set(dir(builtins)) | {"__name__", "__doc__"}
 SUPPORT_NAMES = {"display"}  # IPython's, provided in the bundle by cellserve_support
-_CELL = 100_000  # where a name is used: cell number * _CELL + line
+
+
+class Place(NamedTuple):
+    """Where a name is first read in the notebook: a cell (its number) and a line of it."""
+
+    cell: int
+    line: int
 
 
 @dataclass
@@ -139,18 +146,17 @@ def _check_reserved(plan: Plan) -> None:
         )
 
 
-def _flow(cells: list[ParsedCell], defined: set[str] | None = None) -> Flow:
-    """The cells' flow in order; each name's first use is packed as cell * _CELL + line."""
+def _flow(cells: list[ParsedCell], defined: set[str] | None = None) -> Flow[Place]:
+    """The cells' flow in order, each name with the place it is first read."""
     start = set(defined or ())
     bound = set(start)
-    flow = Flow()
+    flow: Flow[Place] = Flow()
     for parsed in cells:
         part = block_flow(parsed.code, bound)
-        where = parsed.cell.number * _CELL
         for name, line in part.free.items():
-            flow.free.setdefault(name, where + line)
+            flow.free.setdefault(name, Place(parsed.cell.number, line))
         for name, line in part.deferred.items():
-            flow.deferred.setdefault(name, where + line)
+            flow.deferred.setdefault(name, Place(parsed.cell.number, line))
         bound |= part.stores
     flow.stores = bound - start
     return flow
@@ -176,7 +182,7 @@ class _Resolver:
         if all(d.import_line() != definition.import_line() for d in self.imports):
             self.imports.append(definition)
 
-    def resolve(self, stage: StagePlan, needs: dict[str, int], setup: Flow, force_setup: bool = False) -> None:
+    def resolve(self, stage: StagePlan, needs: dict[str, Place], setup: Flow[Place], force_setup: bool = False) -> None:
         """Resolve what ``stage`` reads; names the setup cells define come from running them."""
         pending = [(name, where, False) for name, where in needs.items()]
         if force_setup:
@@ -206,19 +212,19 @@ class _Resolver:
             else:
                 stage.captured[name] = definition
 
-    def _start_setup(self, stage: StagePlan, setup: Flow) -> list[tuple[str, int, bool]]:
+    def _start_setup(self, stage: StagePlan, setup: Flow[Place]) -> list[tuple[str, Place, bool]]:
         """Mark the stage as running the setup cells; what they read must be resolved too."""
         if stage.runs_setup:
             return []
         stage.runs_setup = True
         return [(name, where, True) for name, where in setup.unresolved().items()]
 
-    def _needs_of(self, definition: Definition) -> list[tuple[str, int]]:
+    def _needs_of(self, definition: Definition) -> list[tuple[str, Place]]:
         flow = block_flow([definition.statement])
-        number = definition.where.cell.number * _CELL + definition.statement.lineno
-        return [(name, number) for name in flow.unresolved() if name != definition.name]
+        place = Place(definition.where.cell.number, definition.statement.lineno)
+        return [(name, place) for name in flow.unresolved() if name != definition.name]
 
-    def _needs_values_now(self, definition: Definition, setup: Flow) -> bool:
+    def _needs_values_now(self, definition: Definition, setup: Flow[Place]) -> bool:
         """A def whose decorators, defaults or bases need a captured value is captured whole."""
         for name in block_flow([definition.statement]).free:
             found = self.definitions.get(name)
@@ -226,8 +232,8 @@ class _Resolver:
                 return True
         return False
 
-    def _unresolved(self, name: str, where: int) -> None:
-        number, line = divmod(where, _CELL)
+    def _unresolved(self, name: str, where: Place) -> None:
+        number, line = where
         cell = next((c for c in self.notebook.cells if c.number == number), None)
         label = cell.label if cell else f"cell {number}"
         raise AnalysisError(

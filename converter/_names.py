@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 
-@dataclass
-class Flow:
-    """Names a block reads before defining them (with the first line), and defines."""
+Where = TypeVar("Where")
+"""Where a name is first read: a line in one block, or a place in a notebook."""
 
-    free: dict[str, int] = field(default_factory=dict)
-    deferred: dict[str, int] = field(default_factory=dict)
+
+@dataclass
+class Flow(Generic[Where]):
+    """Names a block reads before defining them (with where they are first read), and defines."""
+
+    free: dict[str, Where] = field(default_factory=dict)
+    deferred: dict[str, Where] = field(default_factory=dict)
     stores: set[str] = field(default_factory=set)
 
-    def unresolved(self, defined: set[str] | frozenset[str] = frozenset()) -> dict[str, int]:
+    def unresolved(self, defined: set[str] | frozenset[str] = frozenset()) -> dict[str, Where]:
         """Free names plus deferred names that neither the block nor ``defined`` provides."""
         names = {n: line for n, line in self.free.items() if n not in defined}
         for name, line in self.deferred.items():
@@ -32,7 +37,7 @@ class Flow:
         return names
 
 
-def block_flow(statements: list[ast.stmt], defined: set[str] | None = None) -> Flow:
+def block_flow(statements: list[ast.stmt], defined: set[str] | None = None) -> Flow[int]:
     """Walk statements in order, starting with ``defined`` already bound."""
     walker = _OrderedWalker(set(defined or ()))
     for statement in statements:
