@@ -86,7 +86,7 @@ class ClusterAddressHandler(CellserveHandler):
     @authorized("read")
     async def get(self) -> None:
         try:
-            cluster_address(self.get_query_argument("address", ""))
+            cluster_address(self.get_query_argument("address", "", strip=False))  # as publish gets it
         except InvalidInputError as exc:
             self.reply({"error": str(exc)})
             return

@@ -111,6 +111,7 @@ async def test_the_cluster_address_check_accepts_a_dashboard_with_its_port(api: 
         ("http://head:port", "with its port"),
         ("http://head:99999", "with its port"),
         ("head node:8265", "with its port"),
+        ("   ", "with its port"),
     ],
 )
 async def test_the_cluster_address_check_and_publish_refuse_an_address_alike(
