@@ -54,13 +54,13 @@ def rayservice(plan: Plan, image: str) -> str:
     one = settings.one_deployment()
     counted = stages[-1:] if one else stages  # one deployment asks for what predict asks for, once
     gpus = math.ceil(sum(stage.num_gpus * stage.max_replicas for stage in counted))
-    cpus = sum(stage.num_cpus * stage.max_replicas for stage in counted)
-    memory = sum((stage.memory or 0) * stage.max_replicas for stage in counted)
+    cpus = math.ceil(sum(stage.num_cpus * stage.max_replicas for stage in counted))
+    memory_gib = math.ceil(sum((stage.memory or 0) * stage.max_replicas for stage in counted) / 2**30)
 
     serve = yaml.safe_load(serve_config(plan))
     serve["http_options"]["host"] = "0.0.0.0"  # the pod's own interface, where KubeRay's serve service sends
-    head_cpus = HEAD_CPUS + (0 if gpus else math.ceil(cpus))
-    head_memory = HEAD_MEMORY_GIB + (0 if gpus else math.ceil(memory / 2**30))
+    head_cpus = HEAD_CPUS + (0 if gpus else cpus)  # with GPUs, the replicas run on the GPU worker instead
+    head_memory = HEAD_MEMORY_GIB + (0 if gpus else memory_gib)
     cluster: dict[str, Any] = {
         "rayVersion": ray.__version__,
         "headGroupSpec": {
@@ -82,8 +82,8 @@ def rayservice(plan: Plan, image: str) -> str:
                             _container(
                                 "ray-worker",
                                 image,
-                                math.ceil(cpus) + 1,
-                                math.ceil(memory / 2**30) + 2,
+                                cpus + 1,
+                                memory_gib + 2,
                                 gpus,
                                 head=False,
                             )

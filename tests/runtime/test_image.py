@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,11 +44,12 @@ def removed_afterwards(engine: Any, tag: str) -> Iterator[None]:
 
 
 @contextmanager
-def running(engine: Any, ray_cluster: Cluster, tag: str, **options: Any) -> Iterator[tuple[Any, Any]]:
-    """Image ``tag`` running with host networking (``options``: docker's, e.g. another command, and ``deploy``,
-    called once it runs), once healthy, and its answer to x = [1, 2, 3]; the container is removed afterwards."""
+def running(
+    engine: Any, ray_cluster: Cluster, tag: str, *, deploy: Callable[[], None] | None = None, **options: Any
+) -> Iterator[tuple[Any, Any]]:
+    """Image ``tag`` running with host networking (``options``: docker's, e.g. another command; ``deploy``: called
+    once it runs), once healthy, and its answer to x = [1, 2, 3]; the container is removed afterwards."""
     ray_cluster.python("import ray; from ray import serve; ray.init(); serve.shutdown()")  # frees port 8000
-    deploy = options.pop("deploy", None)
     container = engine.containers.run(tag, detach=True, network_mode="host", **options)
     try:
         if deploy is not None:
