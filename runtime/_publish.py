@@ -136,6 +136,7 @@ def publish(
         store.save(record)
         bundle = store.bundle_dir(name, version.version)
         serve: ServeCluster | None = None
+        starter: str | None = None
         replayed: dict[str, Any] | None = None
         try:
             steps.start("analyse", f"Reading and analysing {Path(notebook).name}")
@@ -156,6 +157,9 @@ def publish(
             version.digest = versions.bundle_digest(bundle)
             _remember_inputs(version, converted, name)
             serve = ServeCluster(cluster)
+            starter = _serve_starter(serve)
+            if starter is not None:
+                warnings.append(_foreign_serve(starter))
             logged = _logged(record, cluster, name, replay, steps) if replay else None
             pip = cluster.kind != "embedded" if install_requirements is None else install_requirements
             with versions.cluster_lock(cluster):
@@ -189,6 +193,8 @@ def publish(
                     warnings += _trim(serve, name, version.version, settings.warm_versions, previous)
         except CellserveError as exc:
             stage = getattr(exc, "stage", None) or steps.current
+            if starter is not None and stage in ("deploy", "smoke-test"):
+                exc = DeployError(f"{exc}\n{_foreign_serve(starter)}", stage=stage, cell=getattr(exc, "cell", None))
             version.status, version.failed_stage, version.error = "failed", stage, str(exc)
             version.timings = steps.done()
             store.save(record)
@@ -290,6 +296,24 @@ def _same_inputs(
         "promote", f"Nothing changed since version {live.version}: it stays live, nothing ran, nothing new starts"
     )
     return _result(record, live.version, cluster, token, steps.done(), _exposure(name, cluster), unchanged=True)
+
+
+def _serve_starter(serve: ServeCluster) -> str | None:
+    """Who started Serve on the cluster, where a user's program did; the question is advice, never a failure."""
+    try:
+        return serve.started_by()
+    except CellserveError:
+        return None
+
+
+def _foreign_serve(starter: str) -> str:
+    return (
+        f"Serve on this cluster was started by `{starter}`. Ray builds every application in that program's job, "
+        "with its working directory ahead of the application's own files: a file there named like one of the "
+        "service's modules (app.py, cellserve_*.py) is imported in its place. If the service fails or answers "
+        "wrongly, stop Serve there (`serve shutdown`: it stops every application, cellserve's too) and publish "
+        "again; cellserve then starts Serve itself."
+    )
 
 
 def _exposure(name: str, cluster: Cluster) -> list[str]:

@@ -62,6 +62,27 @@ class ServeCluster:
                 stage=stage,
             )
 
+    def started_by(self) -> str | None:
+        """The command line of the program that started Serve here, where a user's program did (``serve run``,
+        ``serve.run`` in a notebook); None where the dashboard did (cellserve, ``serve deploy``, KubeRay) or
+        Serve is not running.
+
+        Ray builds every application in the job that started Serve, with that program's working directory on
+        the path ahead of the application's own files (the dashboard's own job is not listed among the jobs).
+        """
+        found = self.api.json(
+            "GET",
+            "/api/v0/actors",
+            params={"filter_keys": "class_name", "filter_predicates": "=", "filter_values": "ServeController"},
+        )
+        rows = (((found or {}).get("data") or {}).get("result") or {}).get("result") or []
+        alive = {row.get("job_id") for row in rows if row.get("state") == "ALIVE"}
+        jobs = self.api.json("GET", "/api/jobs/")
+        for job in jobs if isinstance(jobs, list) else []:
+            if job.get("type") == "DRIVER" and job.get("job_id") in alive:
+                return str(job.get("entrypoint") or f"the driver of Ray job {job['job_id']}")
+        return None
+
     def start(self) -> None:
         """Start Serve with the cluster's HTTP host and port, keeping whatever is declared."""
         self.apply(self.declared(), stage="cluster")

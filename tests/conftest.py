@@ -115,9 +115,34 @@ class Cluster:
 
         `serve run` puts its working directory on the replicas' path only when it starts Serve.
         """
-        self.python("import ray; from ray import serve; ray.init(); serve.shutdown()")
+        self.stop_serve()
         result = self.serve("run", "--non-blocking", "serve.yaml", cwd=bundle)
         assert result.returncode == 0, result.stderr
+
+    def serve_controllers(self) -> int:
+        """How many Serve controllers are alive on the cluster (0 or 1)."""
+        found = httpx.get(
+            f"{self.dashboard}/api/v0/actors",
+            params={"filter_keys": "class_name", "filter_predicates": "=", "filter_values": "ServeController"},
+            headers=self.auth_headers,
+            timeout=60,
+        ).json()
+        return sum(1 for row in found["data"]["result"]["result"] if row["state"] == "ALIVE")
+
+    def stop_serve(self) -> None:
+        """Stop Serve and every application on it, whoever started it.
+
+        The dashboard's DELETE does nothing when the dashboard still holds a handle to a controller that was
+        stopped from elsewhere (Ray 2.60), leaving one that `serve run` started since: a driver of its own
+        stops that one.
+        """
+        httpx.delete(f"{self.dashboard}/api/serve/applications/", headers=self.auth_headers, timeout=120)
+        if self.serve_controllers():
+            self.python("import ray; from ray import serve; ray.init(); serve.shutdown()")
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {Path(os.environ['RAY_AUTH_TOKEN_PATH']).read_text()}"}
 
     def python(self, code: str) -> str:
         """Run Python code in the bundle environment (no cellserve) connected to the cluster."""

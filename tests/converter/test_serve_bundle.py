@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,15 +44,23 @@ def assert_close(actual: Any, expected: Any) -> None:
 
 
 @pytest.fixture(scope="module", params=["digits", "digits-batched", "wine", "sentences"])
-def served(request: pytest.FixtureRequest, ray_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Served:
-    """Convert an example, then serve it exactly as its README says: `serve run serve.yaml` in the bundle."""
+def served(
+    request: pytest.FixtureRequest, ray_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """Convert an example, then serve it exactly as its README says: `serve run serve.yaml` in the bundle.
+
+    Serve is stopped afterwards: its controller would build later applications with this bundle on the path.
+    """
     name = request.param
     bundle = convert(EXAMPLES / f"{name}.ipynb", tmp_path_factory.mktemp(name) / "bundle").path
     ray_cluster.restart(num_gpus=0)
     ray_cluster.serve_bundle(bundle)
-    served = Served(name, bundle, f"{SERVE_URL}/{name}")
-    wait_until_healthy(f"{served.url}/healthz")
-    return served
+    try:
+        served = Served(name, bundle, f"{SERVE_URL}/{name}")
+        wait_until_healthy(f"{served.url}/healthz")
+        yield served
+    finally:
+        ray_cluster.stop_serve()
 
 
 def test_cellserve_cannot_be_imported_on_the_cluster(ray_cluster: Cluster) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import Cluster
@@ -18,9 +16,7 @@ def cluster(ray_cluster: Cluster) -> Cluster:
     """The session's cluster with no GPU, and a Serve of the module's own (shut down, then started by the
     first publish): what other modules deployed with `serve run` does not share its routes."""
     ray_cluster.restart(num_gpus=0)
-    token = Path(os.environ["RAY_AUTH_TOKEN_PATH"]).read_text()
-    headers = {"Authorization": f"Bearer {token}"}
-    httpx.delete(f"{ray_cluster.dashboard}/api/serve/applications/", headers=headers, timeout=120).raise_for_status()
+    ray_cluster.stop_serve()
     return ray_cluster
 
 
