@@ -2,12 +2,19 @@
 
 from ._analysis import Plan, StagePlan, analyse
 from ._bundle import STEP_MESSAGES, Bundle, convert, write_bundle
-from ._capture import Capture, CaptureStep, FileUse, capture_code, capture_headless
+from ._capture import (
+    Capture,
+    CaptureStep,
+    FileUse,
+    capture_code,
+    capture_headless,
+    capture_in_kernel,
+    capture_in_namespace,
+)
 from ._check import check_notebook
 from ._edit import edit_settings, setting_value
 from ._fingerprint import inputs_fingerprint
 from ._kuberay import KUBERAY_VERSION, rayservice
-from ._live_capture import capture_in_kernel, capture_in_namespace
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
 from ._shipping import ShippedFile, files_to_ship

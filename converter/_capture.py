@@ -1,15 +1,24 @@
-"""Capture the values a service needs: headlessly with nbclient, or in a live kernel."""
+"""Capture the values a service needs, behind one interface (:data:`CaptureStep`), from three sources: a
+headless run of the notebook (nbclient), the user's running kernel (its messages carry the capture back as
+bytes, so the kernel need not share cellserve's file system), or the namespace of the kernel cellserve itself
+runs in (the ipywidgets panel). The kernel side of every capture is ``_kernel_capture.py``."""
 
 from __future__ import annotations
 
+import ast
+import base64
+import io
 import json
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.connect import KernelConnectionInfo
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -80,9 +89,56 @@ CaptureStep = Callable[[Plan, Path], Capture]
 
 
 def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:
-    """Python source that, run as a cell in the notebook's kernel, writes the capture into ``out``."""
-    spec = {
-        "out": str(out),
+    """Python source that, run as a cell in the notebook's kernel, writes the capture into ``out`` (a folder the
+    kernel and cellserve share: a kernel cellserve started, or the kernel cellserve itself runs in)."""
+    return (
+        "def __cellserve_capture(namespace):\n"
+        "    scope = {'__name__': 'cellserve_capture'}\n"
+        f"    exec(compile({_library()!r}, '<cellserve capture>', 'exec'), scope)\n"
+        f"    scope['capture'](namespace, __import__('json').loads({json.dumps(_spec(plan, out, output_count))!r}))\n"
+        "__cellserve_capture(globals())\n"
+        "del __cellserve_capture\n"
+    )
+
+
+def archive_code(plan: Plan, output_count: int | None, chunk_bytes: int) -> str:
+    """Python source that, run in a kernel which may not share cellserve's file system, writes the capture into
+    a temporary folder of the kernel's own, keeps it as a zip archive in memory and removes the folder.
+
+    It leaves two names behind for the caller to read with user expressions, then delete: ``__cellserve_size``
+    (the archive's bytes) and ``__cellserve_chunk(i)`` (the i-th ``chunk_bytes`` of it, base64)."""
+    return (
+        "def __cellserve_capture(namespace):\n"
+        "    import base64, io, pathlib, shutil, tempfile, zipfile\n"
+        "    scope = {'__name__': 'cellserve_capture'}\n"
+        f"    exec(compile({_library()!r}, '<cellserve capture>', 'exec'), scope)\n"
+        "    out = pathlib.Path(tempfile.mkdtemp(prefix='cellserve-capture-'))\n"
+        "    try:\n"
+        f"        spec = __import__('json').loads({json.dumps(_spec(plan, None, output_count))!r})\n"
+        "        scope['capture'](namespace, {**spec, 'out': str(out)})\n"
+        "        buffer = io.BytesIO()\n"
+        "        with zipfile.ZipFile(buffer, 'w') as archive:\n"
+        "            for path in sorted(out.rglob('*')):\n"
+        "                archive.write(path, path.relative_to(out).as_posix())\n"
+        "    finally:\n"
+        "        shutil.rmtree(out, ignore_errors=True)\n"
+        "    data = buffer.getvalue()\n"
+        f"    return len(data), lambda i: base64.b64encode(data[i * {chunk_bytes}:(i + 1) * {chunk_bytes}]).decode()\n"
+        "__cellserve_size, __cellserve_chunk = __cellserve_capture(globals())\n"
+        "del __cellserve_capture\n"
+    )
+
+
+def _library() -> str:
+    """The kernel side of a capture: the bundle's value conversions, then the capture itself."""
+    values = (_HERE / "bundle_files" / "cellserve_values.py").read_text()
+    kernel_side = (_HERE / "_kernel_capture.py").read_text().replace("from __future__ import annotations\n", "")
+    return values + kernel_side
+
+
+def _spec(plan: Plan, out: Path | None, output_count: int | None) -> dict[str, Any]:
+    return {
+        "out": None if out is None else str(out),
         "stages": {
             stage.role.value: {name: d.where.cell.number for name, d in stage.captured.items()} for stage in plan.stages
         },
@@ -92,17 +148,6 @@ def capture_code(plan: Plan, out: Path, output_count: int | None) -> str:
         "output_count": output_count,
         "batch": _batch_spec(plan),
     }
-    values = (_HERE / "bundle_files" / "cellserve_values.py").read_text()
-    kernel_side = (_HERE / "_kernel_capture.py").read_text().replace("from __future__ import annotations\n", "")
-    library = values + kernel_side
-    return (
-        "def __cellserve_capture(namespace):\n"
-        "    scope = {'__name__': 'cellserve_capture'}\n"
-        f"    exec(compile({library!r}, '<cellserve capture>', 'exec'), scope)\n"
-        f"    scope['capture'](namespace, __import__('json').loads({json.dumps(spec)!r}))\n"
-        "__cellserve_capture(globals())\n"
-        "del __cellserve_capture\n"
-    )
 
 
 def _batch_spec(plan: Plan) -> dict[str, Any] | None:
@@ -230,3 +275,98 @@ def _file_uses(seen: dict[str, Any] | None, folder: Path, cells_by_run: dict[int
             shown = Path(path).relative_to(folder).as_posix() if Path(path).is_relative_to(folder) else path
             uses.append(FileUse(shown, tuple(sorted(read)), tuple(sorted(written)), tuple(sorted(read.items()))))
     return tuple(uses)
+
+
+READY_TIMEOUT_S = 30.0
+CHUNK_BYTES = 8 * 2**20
+"""The capture travels from a running kernel in chunks of this size (before base64)."""
+
+
+def capture_in_kernel(connection_info: KernelConnectionInfo, *, timeout: float = 600) -> CaptureStep:
+    """A capture step that runs in the kernel ``connection_info`` describes, outside its history.
+
+    The kernel writes the capture in a folder of its own and sends it back through its messages (replies to
+    this client alone, in chunks): a remote kernel, or one behind a gateway, works as a local one does."""
+
+    def run(plan: Plan, out: Path) -> Capture:
+        output_cell = plan.output_cell.cell
+        client = BlockingKernelClient()
+        client.load_connection_info(connection_info)
+        client.start_channels()
+        errors: list[str] = []
+
+        def keep_errors(message: dict[str, Any]) -> None:
+            content = message.get("content", {})
+            if message.get("msg_type") == "stream" and content.get("name") == "stderr":
+                errors.append(content.get("text", ""))
+
+        try:
+            client.wait_for_ready(timeout=READY_TIMEOUT_S)
+            code = archive_code(plan, output_cell.execution_count, CHUNK_BYTES)
+            reply = client.execute_interactive(code, store_history=False, timeout=timeout, output_hook=keep_errors)
+            content = reply["content"]
+            if content["status"] != "ok":
+                raise CaptureError(
+                    f"{plan.notebook.path}: capturing from the running kernel failed with "
+                    f"{content.get('ename')}: {content.get('evalue')}"
+                    + ("\n" + "".join(errors)[-2000:] if errors else "")
+                )
+            try:
+                archive = _fetch_archive(client, timeout)
+            finally:
+                client.execute_interactive(
+                    "del __cellserve_size, __cellserve_chunk", silent=True, store_history=False, timeout=READY_TIMEOUT_S
+                )
+        except (RuntimeError, TimeoutError) as exc:
+            raise CaptureError(f"{plan.notebook.path}: the running kernel did not answer the capture: {exc}") from None
+        finally:
+            client.stop_channels()
+        out.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(io.BytesIO(archive)) as files:
+            files.extractall(out)
+        return _live_report(plan, out)
+
+    return run
+
+
+def _fetch_archive(client: BlockingKernelClient, timeout: float) -> bytes:
+    """The capture archive the kernel holds, read chunk by chunk through user expressions."""
+
+    def evaluate(expression: str) -> Any:
+        reply = client.execute_interactive(
+            "", silent=True, store_history=False, user_expressions={"value": expression}, timeout=timeout
+        )
+        value = reply["content"]["user_expressions"]["value"]
+        if value.get("status") != "ok":
+            raise CaptureError(f"the running kernel could not send the capture: {value.get('evalue')}")
+        return ast.literal_eval(value["data"]["text/plain"])
+
+    size = int(evaluate("__cellserve_size"))
+    chunks = [base64.b64decode(evaluate(f"__cellserve_chunk({i})")) for i in range(-(-size // CHUNK_BYTES))]
+    archive = b"".join(chunks)
+    if len(archive) != size:
+        raise CaptureError(f"the running kernel sent {len(archive)} bytes of a {size}-byte capture")
+    return archive
+
+
+def capture_in_namespace(namespace: dict[str, Any]) -> CaptureStep:
+    """A capture step for code that runs inside the kernel itself (the ipywidgets panel)."""
+
+    def run(plan: Plan, out: Path) -> Capture:
+        exec(capture_code(plan, out, plan.output_cell.cell.execution_count), namespace)  # noqa: S102 - cellserve's own code
+        return _live_report(plan, out)
+
+    return run
+
+
+def _live_report(plan: Plan, out: Path) -> Capture:
+    """The capture report; a live kernel must also hold the output of the last predict cell."""
+    captured = read_report(plan, out)
+    if not captured.has_expected:
+        output_cell = plan.output_cell.cell
+        raise CaptureError(
+            f"{plan.notebook.path}, cell {output_cell.number}: the running kernel has no output of the last "
+            "predict cell: run it (and save the notebook) before publishing.",
+            cell=output_cell.number,
+        )
+    return captured

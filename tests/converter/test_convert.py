@@ -11,9 +11,8 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
-from cellserve.converter import analyse, capture_code, convert, read_notebook
+from cellserve.converter import analyse, capture_code, capture_in_namespace, convert, read_notebook
 from cellserve.converter._capture import read_report
-from cellserve.converter._live_capture import capture_in_namespace
 from cellserve.exceptions import BundleError, CaptureError
 from tests.notebooks import make_notebook
 
@@ -244,4 +243,4 @@ def test_the_batched_example_expects_the_first_answer_of_the_batch_the_notebook_
     assert shown.startswith("[{'digit': ")  # a batch of one, as saved
     assert shown.count("'digit'") == 1
     assert f"'digit': {expected['digit']}," in shown
-    assert "batch=cellserve.Batch(max_size=32, wait_ms=5.0)" in (bundle / "app.py").read_text()
+    assert "batch=cellserve_support.Batch(max_size=32, wait_ms=5.0)" in (bundle / "app.py").read_text()
