@@ -119,7 +119,20 @@ def analyse(notebook: Notebook) -> Plan:
     return plan
 
 
-RESERVED = {"app", "cellserve", "stage_setup", "stage_preprocessing", "stage_predict"}
+RESERVED = {
+    "app",
+    "cellserve_support",
+    "service_spec",
+    "preprocessing_stage",
+    "predict_stage",
+    "preprocessing_options",
+    "predict_options",
+    "predict_deployment",
+    "one_deployment",
+    "stage_setup",
+    "stage_preprocessing",
+    "stage_predict",
+}
 """Names the generated app.py defines itself."""
 
 

@@ -36,7 +36,7 @@ def default_base_image(plan: Plan) -> str:
 
 
 ONE_DEPLOYMENT = "service"
-"""The deployment of a service whose two stages run together (cellserve_support.FUSED in the bundle)."""
+"""The deployment of a service whose two stages run together (app.py names it so too)."""
 
 
 def serve_config(plan: Plan) -> str:

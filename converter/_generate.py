@@ -1,37 +1,49 @@
-"""Write the service's app.py: hoisted imports, carried-over definitions, one function per stage."""
+"""Write the service's app.py (templates/app.py.j2): hoisted imports, carried-over definitions, one function per
+stage, then the Ray Serve deployments and how they bind."""
 
 from __future__ import annotations
 
+import jinja2
+
 from ._analysis import Plan, StagePlan
 from ._cells import ParsedCell
+from ._files import ONE_DEPLOYMENT
 from ._notebook import Role
 from ._settings import StageSettings
 from ._source import carried_marker, cell_body, cell_marker, docstring, indent
 
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("cellserve.converter", "templates"),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,  # noqa: S701 - renders Python source, never HTML
+)
+_TEMPLATES.filters["pyrepr"] = repr
+
 
 def render_app(plan: Plan) -> str:
-    """The full text of app.py."""
+    """The full text of app.py: the notebook's cells as stage functions, then the Ray Serve application."""
     notebook = plan.notebook
-    out = [
-        f'"""Service {notebook.service_name!r}, made by cellserve from {notebook.path.name}.',
-        "",
-        "Each stage function below holds the notebook's tagged cells, one for one; edit the",
-        'notebook and convert again rather than editing this file."""',
-        "",
-    ]
-    out += [d.import_line() for d in plan.imports] or ["# (no imports)"]
-    out += ["", "import cellserve_support as cellserve"]
-    out += [f"from cellserve_support import {name}" for name in plan.support_imports]
-    if plan.carried:
-        out += ["", "", "# Functions and classes the tagged cells use, carried over from other cells."]
-        for definition in plan.carried:
-            out += ["", carried_marker(definition), definition.where.segment(definition.statement)]
+    functions = [_stage_function(plan, stage) for stage in plan.stages]
     if plan.setup:
-        out += ["", "", *_setup_function(plan)]
-    for stage in plan.stages:
-        out += ["", "", *_stage_function(plan, stage)]
-    out += ["", "", *_app_lines(plan), ""]
-    return "\n".join(out)
+        functions.insert(0, _setup_function(plan))
+    captured = [(stage.role.value, sorted(stage.captured)) for stage in plan.stages if stage.captured]
+    one = notebook.settings.one_deployment()
+    return _TEMPLATES.get_template("app.py.j2").render(
+        name=notebook.service_name,
+        notebook=notebook.path.name,
+        imports=[d.import_line() for d in plan.imports],
+        support_imports=plan.support_imports,
+        captured=captured,
+        captured_names=sorted({name for _stage, names in captured for name in names}),
+        carried=[f"{carried_marker(d)}\n{d.where.segment(d.statement)}" for d in plan.carried],
+        functions=["\n".join(lines) for lines in functions],
+        service=_service(plan),
+        stages=[{"role": stage.role.value, "fields": _stage_fields(plan, stage)} for stage in plan.stages],
+        layout="auto" if one is None else "one" if one else "separate",
+        fused=ONE_DEPLOYMENT,
+    )
 
 
 def _cells(plan: Plan, cells: list[ParsedCell], last_returns: bool) -> list[str]:
@@ -72,40 +84,34 @@ def _stage_function(plan: Plan, stage: StagePlan) -> list[str]:
     return lines
 
 
-def _app_lines(plan: Plan) -> list[str]:
+def _service(plan: Plan) -> list[tuple[str, object]]:
     settings = plan.notebook.settings
-    service = {
-        "name": plan.notebook.service_name,
-        "title": plan.notebook.title,
-        "notebook": plan.notebook.path.name,
-        "input_variable": settings.input_variable,
-        "request_schema": settings.request_schema,
-        "max_request_bytes": settings.max_request_bytes,
-        "access": settings.access,
-        "request_timeout_s": settings.request_timeout_s,
-    }
-    lines = ["app = cellserve.build_app(", "    cellserve.ServiceSpec("]
-    lines += [f"        {key}={value!r}," for key, value in service.items()]
-    lines.append("    ),")
-    for stage in plan.stages:
-        stage_settings: StageSettings = settings.stage(stage.role.value)
-        setup = "stage_setup" if stage.runs_setup else "None"
-        lines += [
-            "    cellserve.StageSpec(",
-            f'        "{stage.role.value}",',
-            f"        stage_{stage.role.value},",
-            f"        setup={setup},",
-            f"        num_gpus={stage_settings.num_gpus!r},",
-            f'        gpu="{stage_settings.gpu}",',
-            f"        actor_options={stage_settings.actor_options()!r},",
-            f"        deployment_options={stage_settings.deployment_options()!r},",
-            f"        max_ongoing={stage_settings.max_ongoing_requests!r},",
-            f"        max_queued={stage_settings.max_queued_requests!r},",
-        ]
-        if stage.role is Role.PREDICT and settings.batch is not None:
-            batch = settings.batch
-            lines.append(f"        batch=cellserve.Batch(max_size={batch.max_size!r}, wait_ms={batch.wait_ms!r}),")
-        lines.append("    ),")
-    one = settings.one_deployment()
-    layout = "auto" if one is None else "one" if one else "separate"
-    return [*lines, f"    stages={layout!r},", ")"]
+    return [
+        ("name", plan.notebook.service_name),
+        ("title", plan.notebook.title),
+        ("notebook", plan.notebook.path.name),
+        ("input_variable", settings.input_variable),
+        ("request_schema", settings.request_schema),
+        ("max_request_bytes", settings.max_request_bytes),
+        ("access", settings.access),
+        ("request_timeout_s", settings.request_timeout_s),
+    ]
+
+
+def _stage_fields(plan: Plan, stage: StagePlan) -> list[tuple[str, str]]:
+    """The StageSpec's keyword arguments after its name and function, as Python source."""
+    settings = plan.notebook.settings
+    stage_settings: StageSettings = settings.stage(stage.role.value)
+    fields = [
+        ("setup", "stage_setup" if stage.runs_setup else "None"),
+        ("num_gpus", repr(stage_settings.num_gpus)),
+        ("gpu", repr(stage_settings.gpu)),
+        ("actor_options", repr(stage_settings.actor_options())),
+        ("deployment_options", repr(stage_settings.deployment_options())),
+        ("max_ongoing", repr(stage_settings.max_ongoing_requests)),
+        ("max_queued", repr(stage_settings.max_queued_requests)),
+    ]
+    if stage.role is Role.PREDICT and settings.batch is not None:
+        batch = settings.batch
+        fields.append(("batch", f"cellserve_support.Batch(max_size={batch.max_size!r}, wait_ms={batch.wait_ms!r})"))
+    return fields

@@ -244,8 +244,9 @@ def _make_live(name: str, version: int | None, *, stage: str, timeout: float) ->
         with versions.cluster_lock(cluster):
             warm = target.version in routes.versions_of(serve.declared(), name)
             if not warm:
+                env = tokens.release_env(name=name, version=target.version, published=target.created, token=token)
                 versions.start_version(serve, name, target.version, bundle, pip=cluster.kind != "embedded",
-                                       timeout=timeout, stage=stage)  # fmt: skip
+                                       timeout=timeout, stage=stage, env=env)  # fmt: skip
                 smoke_test(
                     cluster.endpoint(routes.pinned_route(name, target.version)), bundle, stage=stage, token=token
                 )
@@ -288,11 +289,7 @@ def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str,
         current = tokens.ensure(name)
         if rotate:
             fresh = tokens.new()
-            try:
-                _update_live(_cluster_of(record, start=True), record, bundle, fresh, timeout)
-            except Exception:
-                tokens.write_release(bundle, name=name, version=live.version, published=live.created, token=current)
-                raise
+            _update_live(_cluster_of(record, start=True), record, bundle, fresh, timeout)
             tokens.save(name, fresh)
             current = fresh
     return {
@@ -305,21 +302,30 @@ def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str,
 
 
 def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, token: str, timeout: float) -> None:
-    """The live version with a new token digest: Serve updates its replicas in place, one by one; a canary
-    split stays as it was."""
+    """Every running version of the service with the new token's digest in its release (a warm one made live
+    again by a rollback must not take the old token): Serve replaces their replicas one by one. What else a
+    version was deployed with (its requirements, a canary split) stays as it was."""
     assert record.live is not None
-    live = record.version(record.live)
-    tokens.write_release(bundle, name=record.name, version=live.version, published=live.created, token=token)
+
+    def env(number: int) -> dict[str, str]:
+        version = record.version(number)
+        return tokens.release_env(name=record.name, version=number, published=version.created, token=token)
+
     serve = ServeCluster(cluster)
     with versions.cluster_lock(cluster):
-        app = routes.version_app(bundle, record.name, live.version, serve.upload(bundle))
-        app["route_prefix"] = routes.live_route(record.name)
-        declared = routes.versions_of(serve.declared(), record.name).get(live.version)
-        split = routes.canary_of(declared) if declared is not None else None
-        if split is not None:
-            app = routes.with_canary(app, routes.ingress_of(serve.applications().get(app["name"]) or {}), split)
-        serve.apply(routes.with_app(serve.declared(), app), stage="token")
-        serve.wait_running(app["name"], stage="token", timeout=timeout, bundle=bundle)
+        declared = serve.declared()
+        running = routes.versions_of(declared, record.name)
+        updated = [
+            {**app, "runtime_env": {**app.get("runtime_env", {}), "env_vars": env(n)}} for n, app in running.items()
+        ]
+        if record.live not in running:  # not running: start it again from its bundle
+            live = routes.version_app(bundle, record.name, record.live, serve.upload(bundle), env=env(record.live))
+            updated.append({**live, "route_prefix": routes.live_route(record.name)})
+        for app in updated:
+            declared = routes.with_app(declared, app)
+        serve.apply(declared, stage="token")
+        for app in updated:
+            serve.wait_running(app["name"], stage="token", timeout=timeout, bundle=bundle)
     smoke_test(cluster.endpoint(routes.live_route(record.name)), bundle, stage="token", token=token)
 
 

@@ -153,7 +153,7 @@ def publish(
             record.address, record.cluster_kind = cluster.dashboard, cluster.kind
             warnings = check_resources(cluster, settings) + _exposure(name, cluster)
             token = tokens.ensure(name) if settings.access == "token" else None
-            tokens.write_release(bundle, name=name, version=version.version, published=version.created, token=token)
+            release = tokens.release_env(name=name, version=version.version, published=version.created, token=token)
             version.digest = versions.bundle_digest(bundle)
             _remember_inputs(version, converted, name)
             serve = ServeCluster(cluster)
@@ -170,9 +170,8 @@ def publish(
                 store.save(record)
                 pinned = routes.pinned_route(name, version.version)
                 steps.start("deploy", f"Starting version {version.version} at {pinned}, beside the live one")
-                versions.start_version(
-                    serve, name, version.version, bundle, pip=pip, timeout=timeout, stage="deploy", drop=drop
-                )
+                versions.start_version(serve, name, version.version, bundle, pip=pip, timeout=timeout,
+                                       stage="deploy", env=release, drop=drop)  # fmt: skip
                 steps.start("smoke-test", "Sending the example request; the answer must be the notebook's output")
                 smoke_test(cluster.endpoint(pinned), bundle, token=token)
                 if logged is not None and record.live is not None:

@@ -10,6 +10,7 @@ from cellserve.exceptions import CellserveError
 
 from . import _routes as routes
 from . import _store as store
+from . import _tokens as tokens
 from ._clusters import Cluster
 from ._serve import ServeCluster
 
@@ -41,7 +42,10 @@ def restore(cluster: Cluster, progress: Progress | None = None) -> dict[str, str
     for record in records:
         assert record.live is not None
         bundle = store.bundle_dir(record.name, record.live)
-        app = routes.version_app(bundle, record.name, record.live, serve.upload(bundle))
+        live = record.version(record.live)
+        token = tokens.read(record.name) if tokens.access_of(bundle) == "token" else None
+        env = tokens.release_env(name=record.name, version=live.version, published=live.created, token=token)
+        app = routes.version_app(bundle, record.name, record.live, serve.upload(bundle), env=env)
         apps = routes.with_app(apps, {**app, "route_prefix": routes.live_route(record.name)})
     serve.apply(apps, stage="restore")
     outcome: dict[str, str] = {}

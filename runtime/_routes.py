@@ -37,11 +37,14 @@ def pinned_route(service: str, version: int) -> str:
     return f"/{service}/v/{version}"
 
 
-def version_app(bundle: Path, service: str, version: int, uri: str, pip: list[str] | None = None) -> AppConfig:
-    """The application config of one version, from the bundle's own serve.yaml, at its pinned route."""
+def version_app(
+    bundle: Path, service: str, version: int, uri: str, *, env: dict[str, str], pip: list[str] | None = None
+) -> AppConfig:
+    """The application config of one version, from the bundle's own serve.yaml, at its pinned route; ``env`` is
+    the version's release (the bundle holds nothing that changes per release)."""
     config = yaml.safe_load((bundle / "serve.yaml").read_text())
     app: AppConfig = dict(config["applications"][0])
-    runtime_env: dict[str, Any] = {"working_dir": uri}
+    runtime_env: dict[str, Any] = {"working_dir": uri, "env_vars": env}
     if pip:
         runtime_env["pip"] = pip
     app.update(name=app_name(service, version), route_prefix=pinned_route(service, version), runtime_env=runtime_env)

@@ -1,10 +1,11 @@
-"""Access tokens and the release file each deploy writes into the bundle.
+"""Access tokens, and the release each deploy hands a version in its environment.
 
 The token of a service lives only here, in ``services/<name>/token`` (mode 0600).
-The service gets its SHA-256 digest in ``release.json``, beside the version number
-and publication time the service page shows. So does the owner key (``owner-key``),
-which only the service's request log asks for: callers of a service hold its token,
-not the key, and do not see each other's requests.
+The service gets its SHA-256 digest in the release (``CELLSERVE_RELEASE``, an environment
+variable of the version's Serve application), beside the version number and publication
+time the service page shows. So does the owner key (``owner-key``), which only the
+service's request log asks for: callers of a service hold its token, not the key, and do
+not see each other's requests. The bundle itself is never changed after it is written.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from cellserve.converter import token_digest
 
 from . import _store as store
 
-RELEASE = "release.json"
+RELEASE = "CELLSERVE_RELEASE"
+"""The environment variable that holds a deployed version's release (the bundle's support module reads it)."""
 OWNER = "owner-key"
 
 
@@ -70,13 +72,14 @@ def access_of(bundle: Path) -> str:
     return str(manifest.get("settings", {}).get("access", "public"))
 
 
-def write_release(bundle: Path, *, name: str, version: int, published: str, token: str | None) -> None:
-    """What the deployed service says about itself; the token and the owner key only as digests."""
+def release_env(*, name: str, version: int, published: str, token: str | None) -> dict[str, str]:
+    """What the deployed version says about itself, as its environment; the token and the owner key only as
+    digests."""
     release: dict[str, Any] = {"version": version, "published": published}
     release["owner_sha256"] = token_digest(owner_key(name))
     if token is not None:
         release["token_sha256"] = token_digest(token)
-    (bundle / RELEASE).write_text(json.dumps(release, indent=2) + "\n")
+    return {RELEASE: json.dumps(release)}
 
 
 def share_link(page: str, token: str | None) -> str:

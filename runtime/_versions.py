@@ -25,7 +25,7 @@ from ._serve import AppConfig, ServeCluster
 from ._smoke import smoke_test
 
 SWITCH_TIMEOUT_S = 30.0
-_NOT_SERVED = {"README.md", "release.json"}  # neither changes what the service answers
+_NOT_SERVED = {"README.md"}  # does not change what the service answers
 
 
 def bundle_digest(bundle: Path) -> str:
@@ -66,13 +66,15 @@ def start_version(
     pip: bool,
     timeout: float,
     stage: str,
+    env: dict[str, str],
     drop: set[str] | None = None,
 ) -> AppConfig:
-    """Upload the bundle and run it as version ``number`` at its pinned route; returns once it runs.
+    """Upload the bundle and run it as version ``number`` at its pinned route, with ``env`` (its release);
+    returns once it runs.
 
     ``drop`` names applications to stop in the same change (warm versions that make room)."""
     uri = serve.upload(bundle)
-    app = routes.version_app(bundle, service, number, uri, requirements(bundle) if pip else None)
+    app = routes.version_app(bundle, service, number, uri, env=env, pip=requirements(bundle) if pip else None)
     serve.apply(routes.with_app(routes.without(serve.declared(), drop or set()), app), stage=stage)
     serve.wait_running(app["name"], stage=stage, timeout=timeout, bundle=bundle)
     return app

@@ -1,14 +1,14 @@
 """Who may call a cellserve service: everyone ('public'), or holders of its access token ('token').
 
-The service never holds the token itself, only its SHA-256 digest: from release.json
-(written by `cellserve publish`) or from the CELLSERVE_TOKEN environment variable (for
-`serve run` and Docker images). Programs send the token in `Authorization: Bearer …`. A
-share link carries it once, as `?token=…`, to the page only: the page keeps it in an
-HttpOnly, SameSite=Strict cookie scoped to the service's path and sends the browser on to
-its own address without it, so the token leaves the URL (and the logs and histories that
-keep URLs), and another site cannot make a signed-in browser call the service. Any other
-route refuses a token in the URL. Digests are compared in constant time, and a token is
-never logged. A token-protected service with no token configured lets nobody in.
+The service never holds the token itself, only its SHA-256 digest: from its release
+(CELLSERVE_RELEASE, set by `cellserve publish` in the version's environment) or from the
+CELLSERVE_TOKEN environment variable (for `serve run` and Docker images). Programs send the token in
+`Authorization: Bearer …`. A share link carries it once, as `?token=…`, to the page only: the page
+keeps it in an HttpOnly, SameSite=Strict cookie scoped to the service's path and sends the browser
+on to its own address without it, so the token leaves the URL (and the logs and histories that keep
+URLs), and another site cannot make a signed-in browser call the service. Any other route refuses a
+token in the URL. Digests are compared in constant time, and a token is never logged. A
+token-protected service with no token configured lets nobody in.
 """
 
 import hashlib

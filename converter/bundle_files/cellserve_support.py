@@ -1,7 +1,8 @@
 """Ray Serve plumbing for a cellserve service: HTTP routes, stages and errors.
 
 This file is copied into every service bundle; ``app.py`` holds the notebook's
-cells and calls :func:`build_app`. Only Ray Serve (with FastAPI) and cloudpickle
+cells and binds the deployments below (:class:`Preprocessing`, the HTTP ingress, and
+:class:`Predict`) into the application. Only Ray Serve (with FastAPI) and cloudpickle
 are needed to run it: cellserve itself is not.
 """
 
@@ -21,7 +22,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 import cellserve_page as page
@@ -115,6 +116,10 @@ class Admission:
             self.slots.release()
 
 
+RELEASE_ENV = "CELLSERVE_RELEASE"
+"""The environment variable of a published version's release (JSON): version, publication time, digests."""
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -134,9 +139,9 @@ class ServiceSpec:
         return json.loads(path.read_text()) if path.is_file() else None
 
     def release(self) -> dict[str, Any]:
-        """Version, publication time and token digest, written by `cellserve publish` at each deploy."""
-        path = HERE / "release.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        """Version, publication time and digests of the token and owner key: set by `cellserve publish` in the
+        version's environment (the bundle never changes); empty where the bundle runs on its own."""
+        return _release()
 
     def settings(self) -> dict[str, Any]:
         path = HERE / "cellserve.json"
@@ -297,9 +302,13 @@ def _jsonable(stage: Stage, outcome: dict[str, Any]) -> dict[str, Any]:
     return outcome
 
 
+def _release() -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(os.environ.get(RELEASE_ENV) or "{}")
+    return found
+
+
 def _own_version() -> str:
-    path = HERE / "release.json"
-    return str(json.loads(path.read_text()).get("version", "")) if path.is_file() else ""
+    return str(_release().get("version", ""))
 
 
 class PinnedVersion:
@@ -692,12 +701,9 @@ class Preprocessing:
         return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
-FUSED = "service"
-"""The name of the one deployment of a service whose two stages run together."""
-
-
-def _options(spec: StageSpec) -> dict[str, Any]:
-    """The stage's deployment options; an 'if-available' GPU falls back to CPU on a GPU-less cluster.
+def deployment_options(spec: StageSpec) -> dict[str, Any]:
+    """The stage's deployment options, for ``Deployment.options``; an 'if-available' GPU falls back to CPU on a
+    GPU-less cluster.
 
     serve.yaml holds the same options: `serve run serve.yaml` and `serve.run(app)` agree.
     """
@@ -711,19 +717,3 @@ def _options(spec: StageSpec) -> dict[str, Any]:
         else:
             actor["num_gpus"] = spec.num_gpus
     return {"ray_actor_options": actor, **spec.deployment_options}
-
-
-def build_app(service: ServiceSpec, preprocessing: StageSpec, predict: StageSpec, stages: str = "separate") -> Any:
-    """The Ray Serve application: the preprocessing stage is the HTTP ingress and calls predict.
-
-    ``stages`` is "one" (both stages in one deployment, with predict's options), "separate", or "auto" (the
-    converter's choice where an 'if-available' GPU decides it, the stages' settings being otherwise the same):
-    one deployment when both stages end up asking for the same resources on this cluster.
-    """
-    ingress: Any = Preprocessing  # a Ray Serve Deployment (the decorator's type is not visible to mypy)
-    preprocessing_options, predict_options = _options(preprocessing), _options(predict)
-    same_resources = preprocessing_options["ray_actor_options"] == predict_options["ray_actor_options"]
-    if stages == "one" or (stages == "auto" and same_resources):
-        return ingress.options(name=FUSED, **predict_options).bind(predict, preprocessing, service)
-    predict_app = cast(Any, Predict).options(**predict_options).bind(predict)
-    return ingress.options(**preprocessing_options).bind(predict_app, preprocessing, service)

@@ -185,7 +185,7 @@ def test_batching_needs_values_handed_from_preprocessing(tmp_path: Path, cells: 
 def test_a_batched_predict_stage_is_generated_with_its_batch_and_room_for_it(tmp_path: Path) -> None:
     cells: Cells = [("x = payload['x']", "preprocessing"), ("[v * 2 for v in x]", "predict")]
     app = render_app(plan_of(tmp_path, cells, {"batch": {"max_size": 16, "wait_ms": 2}}))
-    assert "batch=cellserve.Batch(max_size=16, wait_ms=2.0)," in app
+    assert "batch=cellserve_support.Batch(max_size=16, wait_ms=2.0)," in app
     # predict may work on a whole batch at once (its default is 8); preprocessing keeps its own default.
     assert app.count("max_ongoing=16,") == 1
     assert app.count("max_ongoing=8,") == 1
