@@ -13,7 +13,7 @@ JLPM := $(CURDIR)/$(VENV)/bin/jlpm
 LABEXT := extension/labextension/package.json
 LABEXT_SOURCES := $(shell find extension/src extension/style extension/schema -type f 2>/dev/null)
 
-.PHONY: install extension system run test soak test-fast lint format bench wheel clean
+.PHONY: install extension system run test test-shuffled soak test-fast lint format bench wheel clean
 
 install: $(INSTALLED)
 
@@ -52,16 +52,21 @@ system:
 ## a real JupyterLab and real Chromium; then the extension's own (jest) tests
 test: $(BUNDLE_INSTALLED) extension system
 	cd extension && $(JLPM) test
-	$(PY) -m pytest -m "not soak" --durations=20
+	$(PY) -m pytest -p no:randomly -m "not soak" --durations=20
+
+## make test-shuffled: every test of `make test`, in a random order (modules shuffled, and the tests within
+## each); the seed is printed: `SEED=N make test-shuffled` runs that order again
+test-shuffled: $(BUNDLE_INSTALLED) extension system
+	$(PY) -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED),) -m "not soak" --durations=20
 
 ## make soak: 20,000 requests at concurrency 32 against a published example, and a replica killed (of two deployments, and of one)
 ## during a load (bounded in requests and time, loopback only); figures in test-artifacts/soak.json
 soak: $(BUNDLE_INSTALLED) system
-	$(PY) -m pytest -m soak -s
+	$(PY) -m pytest -p no:randomly -m soak -s
 
 ## make test-fast: the tests that need no kernel, no cluster and no browser
 test-fast: install
-	$(PY) -m pytest -m "not kernel and not ray and not browser"
+	$(PY) -m pytest -p no:randomly -m "not kernel and not ray and not browser"
 
 lint: install
 	$(VENV)/bin/ruff check .

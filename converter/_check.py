@@ -13,6 +13,7 @@ from cellserve.exceptions import CellserveError
 
 from ._analysis import Plan, analyse
 from ._notebook import Role, notebook_from_json, read_notebook
+from ._settings import service_name_from_path
 from ._shipping import files_to_ship
 
 
@@ -29,7 +30,8 @@ def roles_of(raw: object) -> dict[str, list[int]]:
 
 
 def check_notebook(path: Path, content: object | None = None) -> dict[str, Any]:
-    """Roles, stages and problems of the notebook at ``path``, or of ``content`` (its unsaved JSON)."""
+    """Roles, stages and problems of the notebook at ``path``, or of ``content`` (its unsaved JSON); the service
+    it publishes to (None when the notebook cannot be read) and the name it has when its settings give none."""
     if content is None:
         try:
             content = json.loads(path.read_text(encoding="utf-8"))
@@ -39,9 +41,18 @@ def check_notebook(path: Path, content: object | None = None) -> dict[str, Any]:
     try:
         notebook = read_notebook(path) if content is None else notebook_from_json(content, path)
     except CellserveError as exc:
-        return {"ok": False, "service": None, "roles": roles, "stages": {}, "files": [], "problems": [_problem(exc)]}
+        return {
+            "ok": False,
+            "service": None,
+            "default_service": service_name_from_path(path.stem),
+            "roles": roles,
+            "stages": {},
+            "files": [],
+            "problems": [_problem(exc)],
+        }
     report: dict[str, Any] = {
         "service": notebook.service_name,
+        "default_service": service_name_from_path(path.stem),
         "roles": roles,
         "stages": {},
         "files": [],

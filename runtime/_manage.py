@@ -307,9 +307,10 @@ def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, tok
     version was deployed with (its requirements, a canary split) stays as it was."""
     assert record.live is not None
 
+    published = {version.version: version.created for version in record.versions}
+
     def env(number: int) -> dict[str, str]:
-        version = record.version(number)
-        return tokens.release_env(name=record.name, version=number, published=version.created, token=token)
+        return tokens.release_env(name=record.name, version=number, published=published.get(number, ""), token=token)
 
     serve = ServeCluster(cluster)
     with versions.cluster_lock(cluster):

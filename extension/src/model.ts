@@ -24,7 +24,6 @@ import {
   METADATA_KEY,
   readField,
   fieldSpec,
-  serviceNameFromPath,
   settingDescriptions,
   validateForm
 } from './logic/settings';
@@ -229,7 +228,7 @@ export class CellserveModel extends VDomModel {
     return null;
   }
 
-  /** The service this notebook publishes to. */
+  /** The service this notebook publishes to ('' until the server's check first answers). */
   get serviceName(): string {
     const checked = this._check.result?.service;
     if (checked) {
@@ -238,7 +237,12 @@ export class CellserveModel extends VDomModel {
     const name = readField(fieldSpec('name'), this._form.name ?? '');
     return name.ok && typeof name.value === 'string'
       ? name.value
-      : serviceNameFromPath(this.path);
+      : (this._check.result?.default_service ?? '');
+  }
+
+  /** The service's name when the settings give none, as the server's check says ('' until it answers). */
+  get defaultServiceName(): string {
+    return this._check.result?.default_service ?? '';
   }
 
   get service(): IServiceState | null {
@@ -359,7 +363,7 @@ export class CellserveModel extends VDomModel {
   /** Ask the server about the service's versions again. */
   async refreshService(): Promise<void> {
     const name = this.serviceName;
-    if (!this._panel) {
+    if (!this._panel || name === '') {
       return;
     }
     const previous = this._service?.name === name ? this._service : null;

@@ -42,7 +42,10 @@ export interface IShippedFile {
 
 /** Answer of `POST cellserve/check`. */
 export interface ICheckResult {
-  service: string;
+  /** The service the notebook publishes to (null when it cannot be read). */
+  service: string | null;
+  /** The service's name when the settings give none: the server's rule, from the notebook's file name. */
+  default_service: string;
   ok: boolean;
   roles: Partial<Record<string, number[]>>;
   stages: Partial<Record<string, ICheckStage>>;

@@ -7,7 +7,6 @@ import {
   mergeIntoMetadata,
   parseBytes,
   readField,
-  serviceNameFromPath,
   settingDescriptions,
   validateForm
 } from '../src/logic/settings';
@@ -415,19 +414,6 @@ describe('mergeIntoMetadata', () => {
       'predict.max_ongoing_requests': '16'
     };
     expect(formFromMetadata(mergeIntoMetadata(null, form))).toEqual(form);
-  });
-});
-
-describe('serviceNameFromPath', () => {
-  it.each([
-    ['digits.ipynb', 'digits'],
-    ['work/My Model v2.ipynb', 'my-model-v2'],
-    ['__init__.ipynb', 'init'],
-    ['ÜBER.ipynb', 'ber'],
-    ['!!!.ipynb', 'service'],
-    [`${'a'.repeat(70)}.ipynb`, 'a'.repeat(63)]
-  ])('names %j %j', (path, name) => {
-    expect(serviceNameFromPath(path)).toBe(name);
   });
 });
 

@@ -36,6 +36,20 @@ async def test_check_reports_roles_and_what_each_stage_captures(api: Api, digits
     assert report["problems"] == []
 
 
+async def test_check_says_the_default_service_name_by_the_servers_rule(api: Api, jp_root_dir: Path) -> None:
+    cells: list[tuple[str, str | None]] = [("payload = 1", None), ("payload + 1", "predict")]
+    make_notebook(jp_root_dir / "My Model (v2).ipynb", cells)
+    code, report = await api("POST", "check", body={"path": "My Model (v2).ipynb"})
+    assert code == 200, report
+    assert (report["service"], report["default_service"]) == ("my-model-v2", "my-model-v2")
+    make_notebook(jp_root_dir / "Other.ipynb", cells, {"name": "named"})
+    code, report = await api("POST", "check", body={"path": "Other.ipynb"})
+    assert (report["service"], report["default_service"]) == ("named", "other")  # the settings' name wins
+    (jp_root_dir / "Broken.ipynb").write_text("{not json")
+    code, report = await api("POST", "check", body={"path": "Broken.ipynb"})
+    assert (report["service"], report["default_service"]) == (None, "broken")
+
+
 async def test_check_lists_the_files_a_publish_ships(api: Api, jp_root_dir: Path) -> None:
     (jp_root_dir / "weights.json").write_text('{"w": 2}')
     cells: list[tuple[str, str | None]] = [

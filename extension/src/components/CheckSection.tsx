@@ -41,12 +41,15 @@ export function CheckSection(props: {
         role="status"
       >
         {result.ok
-          ? trans.__('Ready to publish service %1.', result.service)
+          ? trans.__(
+              'Ready to publish service %1.',
+              result.service ?? result.default_service
+            )
           : trans._n(
               '%1 problem to fix before publishing service %2.',
               '%1 problems to fix before publishing service %2.',
               count,
-              result.service
+              result.service ?? result.default_service
             )}
       </p>
     );

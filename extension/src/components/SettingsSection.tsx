@@ -6,7 +6,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { fieldsOf, serviceNameFromPath, STAGES } from '../logic/settings';
+import { fieldsOf, STAGES } from '../logic/settings';
 import type { IFieldSpec, StageName } from '../logic/settings';
 import type { CellserveModel } from '../model';
 import { Section } from './common';
@@ -22,7 +22,9 @@ function placeholder(
   trans: TranslationBundle
 ): string {
   if (spec.key === 'name') {
-    return trans.__('default: %1', serviceNameFromPath(model.path));
+    return model.defaultServiceName
+      ? trans.__('default: %1', model.defaultServiceName)
+      : '';
   }
   if (spec.kind === 'bytes') {
     return trans.__('none, e.g. 4GiB');

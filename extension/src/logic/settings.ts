@@ -524,16 +524,3 @@ function resolveRef(schema: JsonObject, ref: string): unknown {
   }
   return node;
 }
-
-/** The service name the server derives from a notebook path: `My Model.ipynb` → `my-model`. */
-export function serviceNameFromPath(path: string): string {
-  const file = path.split('/').pop() ?? '';
-  const stem = file.includes('.') ? file.slice(0, file.lastIndexOf('.')) : file;
-  const slug = stem
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 63)
-    .replace(/^-+|-+$/g, '');
-  return slug || 'service';
-}
