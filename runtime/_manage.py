@@ -3,12 +3,13 @@ and the cluster's view."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
 
 from cellserve.converter import traffic_figures
-from cellserve.exceptions import ClusterError, DeployError, ServiceNotFoundError
+from cellserve.exceptions import CellserveError, ClusterError, DeployError, ServiceNotFoundError
 
 from . import _capacity as capacity
 from . import _embedded as embedded
@@ -269,10 +270,10 @@ def _make_live(name: str, version: int | None, *, stage: str, timeout: float) ->
 
 
 def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str, Any]:
-    """The service's access token and share link; ``rotate`` makes a new one and updates the live version.
+    """The service's access token and share link; ``rotate`` makes a new one and updates every running version.
 
     The old token keeps working until Serve's rolling update has replaced every replica; if the
-    update fails, the old token stays the one in force.
+    update fails, the versions are given the old token's digest back and it stays the one in force.
     """
     with store.locked(name):
         record = store.load(name)
@@ -314,7 +315,7 @@ def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, tok
 
     serve = ServeCluster(cluster)
     with versions.cluster_lock(cluster):
-        declared = serve.declared()
+        declared = before = serve.declared()
         running = routes.versions_of(declared, record.name)
         updated = [
             {**app, "runtime_env": {**app.get("runtime_env", {}), "env_vars": env(n)}} for n, app in running.items()
@@ -325,9 +326,14 @@ def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, tok
         for app in updated:
             declared = routes.with_app(declared, app)
         serve.apply(declared, stage="token")
-        for app in updated:
-            serve.wait_running(app["name"], stage="token", timeout=timeout, bundle=bundle)
-    smoke_test(cluster.endpoint(routes.live_route(record.name)), bundle, stage="token", token=token)
+        try:
+            for app in updated:
+                serve.wait_running(app["name"], stage="token", timeout=timeout, bundle=bundle)
+            smoke_test(cluster.endpoint(routes.live_route(record.name)), bundle, stage="token", token=token)
+        except CellserveError:
+            with contextlib.suppress(CellserveError):  # back to the old token's digest, which stays in force
+                serve.apply(before, stage="token")
+            raise
 
 
 def _previous(record: store.ServiceRecord) -> store.VersionRecord:
