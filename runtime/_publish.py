@@ -301,7 +301,7 @@ def _serve_starter(serve: ServeCluster) -> str | None:
     """Who started Serve on the cluster, where a user's program did; the question is advice, never a failure."""
     try:
         return serve.started_by()
-    except CellserveError:
+    except (CellserveError, ValueError, TypeError, AttributeError):  # an answer of another shape: no advice
         return None
 
 

@@ -80,7 +80,8 @@ class ServeCluster:
         jobs = self.api.json("GET", "/api/jobs/")
         for job in jobs if isinstance(jobs, list) else []:
             if job.get("type") == "DRIVER" and job.get("job_id") in alive:
-                return str(job.get("entrypoint") or f"the driver of Ray job {job['job_id']}")
+                command = str(job.get("entrypoint") or f"the driver of Ray job {job['job_id']}")
+                return command if len(command) <= 200 else command[:199] + "…"
         return None
 
     def start(self) -> None:
