@@ -25,8 +25,9 @@ app = typer.Typer(
     add_completion=False,
 )
 T = TypeVar("T")
-err = Console(stderr=True)
-out = Console()
+# Never wrapped: a path, a URL or a command printed here must stay whole for whoever copies or parses it.
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 @app.callback()
@@ -68,7 +69,7 @@ def convert(
             f"  {stage.role.value:<13} cells {cells}; inputs {', '.join(stage.params) or '-'}; captures {captured}"
         )
     err.print(f"[green]Bundle written.[/green] Serve it with: cd {bundle.path} && serve run serve.yaml")
-    out.print(str(bundle.path), soft_wrap=True)
+    out.print(str(bundle.path))
 
 
 @app.command()
@@ -185,7 +186,7 @@ def publish(
         def progress(stage: str, message: str) -> None:
             status.update(f"[bold]{stage}[/bold]: {message} …")
             elapsed = time.perf_counter() - started
-            err.print(f"[dim]{elapsed:6.1f}s[/dim]  {stage:<10} {message}", highlight=False, soft_wrap=True)
+            err.print(f"[dim]{elapsed:6.1f}s[/dim]  {stage:<10} {message}", highlight=False)
 
         result = _guarded(lambda: run(progress=progress))
     for warning in result.warnings:
@@ -202,7 +203,7 @@ def publish(
         err.print(f"[green]{result.name} is unchanged: version {result.version} stays live[/green] ({total:.1f} s).")
     else:
         err.print(f"[green]{result.name} version {result.version} is live[/green] ({total:.1f} s).")
-    out.print(f"{result.endpoint}  service page: {result.page}", soft_wrap=True, highlight=False)
+    out.print(f"{result.endpoint}  service page: {result.page}", highlight=False)
 
 
 @app.command("list")
@@ -336,7 +337,7 @@ def rollback(
         return
     how = "a switch to its warm replicas" if result["warm"] else "started again from its stored bundle"
     err.print(f"[green]{name} version {result['live']} is live again[/green] ({how}).")
-    out.print(result["endpoint"], highlight=False, soft_wrap=True)
+    out.print(result["endpoint"], highlight=False)
 
 
 @app.command()
@@ -355,7 +356,7 @@ def promote(
         _print_json(result)
         return
     err.print(f"[green]{name} version {result['live']} is live[/green]; no canary split.")
-    out.print(result["endpoint"], highlight=False, soft_wrap=True)
+    out.print(result["endpoint"], highlight=False)
 
 
 @app.command()
@@ -446,7 +447,7 @@ def token(
         return
     if rotate:
         err.print("[green]New token in force; the old one no longer works.[/green]")
-    out.print(f"token: {result['token']}\nshare link: {result['share_link']}", highlight=False, soft_wrap=True)
+    out.print(f"token: {result['token']}\nshare link: {result['share_link']}", highlight=False)
 
 
 @app.command()
@@ -550,7 +551,7 @@ def build(
 
     def log(line: str) -> None:
         if not as_json:
-            err.print(f"[dim]  | {escape(line)}[/dim]", highlight=False, soft_wrap=True)
+            err.print(f"[dim]  | {escape(line)}[/dim]", highlight=False)
 
     def progress(step: str) -> None:
         if not as_json:
@@ -564,9 +565,9 @@ def build(
         _print_json(dataclasses.asdict(result))
         return
     err.print(f"[green]Built {result.tag}[/green] ({result.size_bytes / 2**20:.0f} MiB, from {result.base_image}).")
-    out.print(f"docker run --rm --network host {result.tag}", highlight=False, soft_wrap=True)
+    out.print(f"docker run --rm --network host {result.tag}", highlight=False)
     if result.kuberay:
         err.print(
             f"KubeRay RayService written to {result.kuberay}; push {result.tag} where the cluster pulls from, then:"
         )
-        out.print(f"kubectl apply -f {result.kuberay}", highlight=False, soft_wrap=True)
+        out.print(f"kubectl apply -f {result.kuberay}", highlight=False)

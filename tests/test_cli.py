@@ -43,11 +43,15 @@ def test_convert_prints_the_bundle_path_last(tmp_path: Path) -> None:
 
 
 def test_a_broken_notebook_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
-    result = cellserve("convert", FIXTURES / "not_json.ipynb", "-o", tmp_path / "bundle")
+    # A long path, as a clone in a deep folder has: the error stays on one line, whatever the width.
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "not_json.ipynb"
+    deep.parent.mkdir()
+    deep.write_bytes((FIXTURES / "not_json.ipynb").read_bytes())
+    result = cellserve("convert", deep, "-o", tmp_path / "bundle")
     assert result.returncode == 1
-    assert "error:" in result.stderr
-    assert "not_json.ipynb" in result.stderr
-    assert "invalid JSON" in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert str(deep) in error
+    assert "invalid JSON at line 1" in error
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "bundle").exists()
 
