@@ -42,5 +42,9 @@ def running_lab(jupyter: Path, root: Path, page: str = "lab", *, app: str = "lab
                 pytest.fail(f"jupyter {app} did not start: {log_path.read_text()[-2000:]}")
             yield f"{url}/{page}?token={token}"
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            server.terminate()  # JupyterLab shuts its kernels down first; a busy machine can take longer than that
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=30)
