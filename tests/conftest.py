@@ -136,7 +136,8 @@ class Cluster:
         stopped from elsewhere (Ray 2.60), leaving one that `serve run` started since: a driver of its own
         stops that one.
         """
-        httpx.delete(f"{self.dashboard}/api/serve/applications/", headers=self.auth_headers, timeout=120)
+        url = f"{self.dashboard}/api/serve/applications/"
+        httpx.delete(url, headers=self.auth_headers, timeout=120).raise_for_status()
         if self.serve_controllers():
             self.python("import ray; from ray import serve; ray.init(); serve.shutdown()")
 
