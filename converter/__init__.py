@@ -14,6 +14,7 @@ from ._capture import (
 from ._check import check_notebook
 from ._edit import edit_settings, setting_value
 from ._fingerprint import inputs_fingerprint
+from ._form import settings_form_schema, settings_problems
 from ._kuberay import KUBERAY_VERSION, rayservice
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
@@ -59,6 +60,8 @@ __all__ = [
     "rayservice",
     "read_notebook",
     "setting_value",
+    "settings_form_schema",
+    "settings_problems",
     "token_digest",
     "traffic_figures",
     "write_bundle",

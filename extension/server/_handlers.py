@@ -13,7 +13,13 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from cellserve.converter import ServiceSettings, capture_in_kernel, check_notebook
+from cellserve.converter import (
+    ServiceSettings,
+    capture_in_kernel,
+    check_notebook,
+    settings_form_schema,
+    settings_problems,
+)
 from cellserve.exceptions import CellserveError, ServiceNotFoundError
 from cellserve.runtime import canary, delete, logs, promote, requests, rollback, status, traffic
 
@@ -77,6 +83,30 @@ class SchemaHandler(CellserveHandler):
     @authorized("read")
     async def get(self) -> None:
         self.reply(ServiceSettings.model_json_schema())
+
+
+class SettingsFormHandler(CellserveHandler):
+    """The settings' schema shaped for the sidebar's form (``{"schema": …}``)."""
+
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        self.reply({"schema": settings_form_schema()})
+
+
+class SettingsProblemsHandler(CellserveHandler):
+    """``{"settings": …}`` → ``{"problems": [{"path", "message"}, …]}``: what the settings model says of them."""
+
+    @tornado.web.authenticated
+    @authorized("read")
+    async def post(self) -> None:
+        async def run() -> None:
+            data = self.body()
+            if "settings" not in data:
+                raise InvalidInputError('The request body must hold "settings": the notebook metadata "cellserve".')
+            self.reply({"problems": settings_problems(data["settings"])})
+
+        await self.guarded(run)
 
 
 class ClusterAddressHandler(CellserveHandler):
@@ -269,6 +299,8 @@ def register(server_app: Any) -> None:
     base = url_path_join(web_app.settings["base_url"], "cellserve")
     routes: list[tuple[str, type[CellserveHandler]]] = [
         ("settings/schema", SchemaHandler),
+        ("settings/form", SettingsFormHandler),
+        ("settings/problems", SettingsProblemsHandler),
         ("check", CheckHandler),
         ("cluster-address", ClusterAddressHandler),
         ("publish", PublishHandler),

@@ -7,6 +7,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { isMissingApi, responseMessage } from './logic/errors';
+import type { ISettingProblem, JsonObject } from './logic/settings';
 import type {
   ICanary,
   ICheckResult,
@@ -78,7 +79,14 @@ function service(name: string, rest = ''): string {
 
 /** The calls the panel makes. */
 export const api = {
-  schema: () => requestAPI<Record<string, unknown>>('settings/schema'),
+  /** The settings' schema shaped for the form. */
+  settingsForm: () => requestAPI<{ schema: JsonObject }>('settings/form'),
+  /** What the server's settings model says of `settings` (the metadata `cellserve`). */
+  settingProblems: (settings: JsonObject) =>
+    requestAPI<{ problems: ISettingProblem[] }>(
+      'settings/problems',
+      post({ settings })
+    ),
   /** Why publish would refuse `address` as the cluster address, or null. */
   clusterAddress: (address: string) =>
     requestAPI<{ error: string | null }>(

@@ -87,7 +87,7 @@ function activate(
 
   model.setPanel(tracker.currentWidget);
   tracker.currentChanged.connect((_, panel) => model.setPanel(panel));
-  void model.loadDescriptions();
+  void model.loadSettingsForm();
 
   if (settingRegistry !== null) {
     settingRegistry

@@ -19,15 +19,14 @@ import type { Role, RoleGroups } from './logic/roles';
 import { addReading } from './logic/traffic';
 import type { TrafficHistory } from './logic/traffic';
 import {
-  formFromMetadata,
-  mergeIntoMetadata,
+  errorSchema,
+  formView,
+  isObject,
   METADATA_KEY,
-  readField,
-  fieldSpec,
-  settingDescriptions,
-  validateForm
+  pruned,
+  withoutProblems
 } from './logic/settings';
-import type { FieldErrors, FormValues } from './logic/settings';
+import type { IFormView, ISettingProblem, JsonObject } from './logic/settings';
 import {
   cellSummaries,
   cellTags,
@@ -126,17 +125,29 @@ export class CellserveModel extends VDomModel {
     return this._panel?.content.model?.readOnly ?? true;
   }
 
-  get form(): FormValues {
-    return this._form;
+  /** The settings form's data: the notebook's settings as typed, mistakes included. */
+  get settings(): JsonObject {
+    return this._settings;
   }
 
-  get errors(): FieldErrors {
-    return this._errors;
+  /** What the server's settings model says of them (empty: valid). */
+  get settingProblems(): readonly ISettingProblem[] {
+    return this._problems;
   }
 
-  /** Help text of each setting, from the server's schema when it answered. */
-  get descriptions(): Record<string, string> {
-    return this._descriptions;
+  /** The problems as the form's error schema, each at its field. */
+  get settingErrors(): JsonObject {
+    return this._formView ? errorSchema(this._problems, this._formView.schema) : {};
+  }
+
+  /** The form the server's settings schema gives (null until it answered). */
+  get settingsForm(): IFormView | null {
+    return this._formView;
+  }
+
+  /** Why the settings form could not be loaded, if it could not. */
+  get settingsFormError(): string | null {
+    return this._formError;
   }
 
   get check(): ICheckState {
@@ -219,7 +230,7 @@ export class CellserveModel extends VDomModel {
     if (this.publishing) {
       return 'Publishing is under way.';
     }
-    if (Object.keys(this._errors).length > 0) {
+    if (this._problems.length > 0) {
       return 'Correct the settings marked in red first.';
     }
     if (this.clusterAddressError !== null) {
@@ -234,9 +245,10 @@ export class CellserveModel extends VDomModel {
     if (checked) {
       return checked;
     }
-    const name = readField(fieldSpec('name'), this._form.name ?? '');
-    return name.ok && typeof name.value === 'string'
-      ? name.value
+    const name = this._settings.name;
+    const valid = !this._problems.some(problem => problem.path[0] === 'name');
+    return typeof name === 'string' && name !== '' && valid
+      ? name
       : (this._check.result?.default_service ?? '');
   }
 
@@ -275,8 +287,9 @@ export class CellserveModel extends VDomModel {
     this._check = { running: false, result: null, error: null };
     this._service = null;
     this._roles = groupByRole([]);
-    this._form = {};
-    this._errors = {};
+    this._settings = {};
+    this._problems = [];
+    this._settingsSequence++;
     if (panel) {
       void panel.context.ready.then(() => {
         if (panel === this._panel) {
@@ -322,28 +335,37 @@ export class CellserveModel extends VDomModel {
     await selectCell(panel.content, number);
   }
 
-  /** Change one setting; valid values go to the notebook metadata at once. */
-  setField(key: string, text: string): void {
+  /** The settings form changed; once the server judged it, the valid values go to the notebook metadata. */
+  setSettings(data: JsonObject): void {
     if (!this._panel) {
       return;
     }
-    this._form = { ...this._form, [key]: text };
-    this._errors = validateForm(this._form).errors;
-    this._writeSettings();
-    if (key === 'name') {
+    const renamed = data.name !== this._settings.name;
+    const changed = !JSONExt.deepEqual(
+      toJson(pruned(data)),
+      toJson(pruned(this._settings))
+    );
+    this._settings = data;
+    if (!changed) {
+      return; // the form filled in empty groups and lists: nothing for the notebook
+    }
+    void this._judgeSettings(true);
+    if (renamed) {
       this._scheduleService();
     }
     this.stateChanged.emit();
   }
 
-  /** Load the service schema's descriptions of each setting. */
-  async loadDescriptions(): Promise<void> {
+  /** Load the settings form from the server's schema. */
+  async loadSettingsForm(): Promise<void> {
     try {
-      this._descriptions = settingDescriptions(await api.schema());
-      this.stateChanged.emit();
-    } catch {
-      // The built-in help texts stay.
+      const answer = await api.settingsForm();
+      this._formView = formView(answer.schema);
+      this._formError = null;
+    } catch (error) {
+      this._formError = messageOf(error);
     }
+    this.stateChanged.emit();
   }
 
   /** Save the notebook and publish it; progress arrives through `stateChanged`. */
@@ -514,10 +536,10 @@ export class CellserveModel extends VDomModel {
   private _loadNotebook(): void {
     this._requestLog = null;
     this._requestLogError = null;
-    this._form = formFromMetadata(
-      this._panel?.content.model?.getMetadata(METADATA_KEY)
-    );
-    this._errors = validateForm(this._form).errors;
+    const stored: unknown = this._panel?.content.model?.getMetadata(METADATA_KEY);
+    this._settings = isObject(stored) ? stored : {};
+    this._problems = [];
+    void this._judgeSettings(false);
     this._listRoles();
     this._scheduleCheck();
     void this.refreshService();
@@ -559,36 +581,56 @@ export class CellserveModel extends VDomModel {
   /** Metadata changed: if not by this form (the metadata editor, a collaborator), show it. */
   private _onSettingsChanged(): void {
     const stored: unknown = this._panel?.content.model?.getMetadata(METADATA_KEY);
-    const fromForm = mergeIntoMetadata(stored, this._form);
+    const fromForm = withoutProblems(stored, this._settings, this._problems);
     if (JSONExt.deepEqual(toJson(stored), toJson(fromForm))) {
       return;
     }
-    const form = formFromMetadata(stored);
-    // Text still being corrected stays as typed.
-    for (const key of Object.keys(this._errors)) {
-      form[key] = this._form[key] ?? '';
-    }
-    this._form = form;
-    this._errors = validateForm(form).errors;
+    this._settings = isObject(stored) ? stored : {};
+    void this._judgeSettings(false);
     this._scheduleService();
     this.stateChanged.emit();
   }
 
-  private _writeSettings(): void {
-    const model = this._panel?.content.model;
-    if (!model || model.readOnly) {
+  /**
+   * Ask the server's settings model about the form's data; with `write`, put
+   * the valid values into the notebook metadata (a value with a problem keeps
+   * the one stored). Opening a notebook judges without writing, so that it
+   * stays unmodified.
+   */
+  private async _judgeSettings(write: boolean): Promise<void> {
+    const panel = this._panel;
+    const sequence = ++this._settingsSequence;
+    const data = this._settings;
+    let problems: ISettingProblem[];
+    try {
+      const stored: unknown = panel?.content.model?.getMetadata(METADATA_KEY);
+      const candidate = withoutProblems(stored, data, []) ?? {};
+      problems = (await api.settingProblems(candidate)).problems;
+    } catch (error) {
+      problems = [
+        {
+          path: [],
+          message: `The server could not check the settings: ${messageOf(error)}`
+        }
+      ];
+    }
+    if (sequence !== this._settingsSequence || panel !== this._panel) {
       return;
     }
-    const stored: unknown = model.getMetadata(METADATA_KEY);
-    const next = mergeIntoMetadata(stored, this._form);
-    if (JSONExt.deepEqual(toJson(stored), toJson(next))) {
-      return;
+    this._problems = problems;
+    const model = panel?.content.model;
+    if (write && model && !model.readOnly) {
+      const stored: unknown = model.getMetadata(METADATA_KEY);
+      const next = withoutProblems(stored, data, problems);
+      if (!JSONExt.deepEqual(toJson(stored), toJson(next))) {
+        if (next === null) {
+          model.deleteMetadata(METADATA_KEY);
+        } else {
+          model.setMetadata(METADATA_KEY, next);
+        }
+      }
     }
-    if (next === null) {
-      model.deleteMetadata(METADATA_KEY);
-    } else {
-      model.setMetadata(METADATA_KEY, next);
-    }
+    this.stateChanged.emit();
   }
 
   /** The address is checked by the server once typing pauses; an empty one is the embedded cluster. */
@@ -671,9 +713,11 @@ export class CellserveModel extends VDomModel {
   private _panel: NotebookPanel | null = null;
   private _watcher: NotebookWatcher | null = null;
   private _roles: RoleGroups = groupByRole([]);
-  private _form: FormValues = {};
-  private _errors: FieldErrors = {};
-  private _descriptions: Record<string, string> = {};
+  private _settings: JsonObject = {};
+  private _problems: ISettingProblem[] = [];
+  private _settingsSequence = 0;
+  private _formView: IFormView | null = null;
+  private _formError: string | null = null;
   private _check: ICheckState = { running: false, result: null, error: null };
   private _checkSequence = 0;
   private _checkTimer = 0;

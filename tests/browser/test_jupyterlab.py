@@ -10,8 +10,10 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Locator, Page
+from pydantic import ValidationError
 
+from cellserve.converter import ServiceSettings
 from cellserve.runtime import _store as store
 from cellserve.runtime import delete, publish
 from cellserve.runtime._smoke import difference
@@ -194,7 +196,7 @@ def test_opening_an_example_leaves_it_unmodified(lab: str, lab_root: Path, conte
         context, lab.replace("lab/tree/digits.ipynb", "lab/workspaces/unmodified/tree/example-digits.ipynb")
     )
     page.wait_for_selector(".cellserve-check-status.cellserve-mod-ok", timeout=60_000)
-    assert page.locator("input[name='predict.num_gpus']").input_value() == "0.5"  # the sidebar read its settings
+    assert setting(page, "predict.num_gpus").input_value() == "0.5"  # the sidebar read its settings
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
     assert tab.inner_text() == "example-digits.ipynb"
     assert "jp-mod-dirty" not in (tab.get_attribute("class") or "")
@@ -205,6 +207,69 @@ def test_opening_an_example_leaves_it_unmodified(lab: str, lab_root: Path, conte
     for session in httpx.get(f"{base}/api/sessions", headers=headers).json():  # end the example's kernel
         if session["path"].endswith("example-digits.ipynb"):
             httpx.delete(f"{base}/api/sessions/{session['id']}", headers=headers).raise_for_status()
+
+
+def setting(page: Page, path: str) -> Locator:
+    """The settings form's input of ``path`` (``predict.num_gpus``)."""
+    return page.locator(f"[name='cellserve-setting.{path}']")
+
+
+def saved_settings(page: Page, notebook: Path) -> dict[str, object]:
+    """Save the notebook in front from JupyterLab and read its settings back from the file."""
+    select_cell(page, 1)  # the notebook takes the command
+    page.keyboard.press("Control+s")
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)")
+    tab.wait_for(timeout=30_000)
+    settings: dict[str, object] = nbformat.read(notebook, as_version=4).metadata.get("cellserve", {})
+    return settings
+
+
+def model_message(settings: dict[str, object]) -> str:
+    """What the settings model itself says of ``settings`` (their one problem)."""
+    with pytest.raises(ValidationError) as caught:
+        ServiceSettings.model_validate(settings)
+    (error,) = caught.value.errors()
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def test_a_bad_setting_shows_the_models_message_and_never_reaches_the_notebook(
+    lab: str, lab_root: Path, context: BrowserContext, artifacts: Path
+) -> None:
+    notebook = calc_notebook(lab_root / "form.ipynb", 2, settings={"predict": {"num_gpus": 0.5}})
+    page = open_sidebar(context, lab.replace("lab/tree/digits.ipynb", "lab/workspaces/form/tree/form.ipynb"))
+    gpus = setting(page, "predict.num_gpus")
+    gpus.wait_for(timeout=30_000)
+    assert gpus.input_value() == "0.5"
+    # A field the form draws from the model's schema, with the model's default as its placeholder.
+    assert setting(page, "predict.max_queued_requests").get_attribute("placeholder") == "default: 64"
+
+    gpus.fill("-1")
+    error = page.locator(".cellserve-field[data-field='predict.num_gpus'] .cellserve-field-error")
+    error.wait_for(timeout=30_000)
+    assert error.inner_text() == model_message({"predict": {"num_gpus": -1}})
+    page.locator(".cellserve-fieldset[data-group='predict']").screenshot(path=artifacts / "jupyterlab-settings.png")
+    panel = page.locator(".cellserve-panel").bounding_box()
+    assert panel is not None
+    for field in page.locator(".cellserve-settings input:visible, .cellserve-settings select:visible").all():
+        box = field.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= panel["x"] + panel["width"], field.get_attribute("name")  # nothing cut off
+    assert page.locator(".cellserve-invalid-count").inner_text() == "1 invalid"
+    assert page.locator("button.cellserve-publish-button").is_disabled()
+    assert page.locator(".cellserve-publish-blocker").inner_text() == "Correct the settings marked in red first."
+    assert saved_settings(page, notebook) == {"predict": {"num_gpus": 0.5}}  # the valid value stayed
+
+    setting(page, "name").fill("My Service")
+    name_error = page.locator(".cellserve-field[data-field='name'] .cellserve-field-error")
+    name_error.wait_for(timeout=30_000)
+    assert name_error.inner_text() == model_message({"name": "My Service"})
+
+    gpus.fill("2")
+    setting(page, "name").fill("form-svc")
+    page.wait_for_selector(".cellserve-field-error", state="detached", timeout=30_000)
+    assert page.locator(".cellserve-invalid-count").count() == 0
+    assert saved_settings(page, notebook) == {"name": "form-svc", "predict": {"num_gpus": 2}}
+    page.close()
 
 
 def answered(endpoint: str, x: list[int]) -> tuple[str, int]:

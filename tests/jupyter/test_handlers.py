@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 
+from cellserve.converter import SERVICE_NAME_RULE, StageSettings
 from tests.conftest import Cluster
 from tests.notebooks import make_notebook
 from tests.runtime.conftest import calc_notebook
@@ -24,6 +25,46 @@ async def test_settings_schema_is_the_notebook_settings(api: Api) -> None:
     code, schema = await api("GET", "settings", "schema")
     assert code == 200
     assert {"name", "input_variable", "access", "preprocessing", "predict"} <= set(schema["properties"])
+
+
+async def test_settings_form_shows_every_setting_of_the_model(api: Api) -> None:
+    code, answer = await api("GET", "settings", "form")
+    assert code == 200
+    form = answer["schema"]
+    stage = form["properties"]["predict"]["properties"]
+    assert set(stage) == set(StageSettings.model_fields)  # a setting added to the model appears in the form
+    assert stage["num_gpus"] == {
+        "type": "number",
+        "minimum": 0,
+        "default": 0,
+        "description": StageSettings.model_fields["num_gpus"].description,
+    }
+    assert stage["memory"] == {  # "int or None": a field that may stay empty
+        "type": "integer",
+        "minimum": 0,
+        "default": None,
+        "description": StageSettings.model_fields["memory"].description,
+    }
+    assert form["properties"]["access"]["enum"] == ["public", "token"]
+    assert form["properties"]["batch"]["properties"]["max_size"]["maximum"] == 1024
+    assert "request_schema" not in form["properties"]  # a word or a JSON Schema: set in the metadata
+
+
+async def test_settings_problems_are_the_models_own_words(api: Api) -> None:
+    code, answer = await api("POST", "settings", "problems", body={"settings": {"predict": {"num_gpus": 1}}})
+    assert (code, answer) == (200, {"problems": []})
+    bad = {"name": "My Model", "predict": {"num_gpus": -1}, "preprocessing": {"min_replicas": 3}, "gpus": 1}
+    code, answer = await api("POST", "settings", "problems", body={"settings": bad})
+    assert code == 200
+    assert answer["problems"] == [
+        {"path": ["name"], "message": f"use {SERVICE_NAME_RULE}"},
+        {"path": ["preprocessing"], "message": "min_replicas (3) is larger than max_replicas (1)"},
+        {"path": ["predict", "num_gpus"], "message": "Input should be greater than or equal to 0"},
+        {"path": ["gpus"], "message": "unknown setting: remove it or check its spelling"},
+    ]
+    code, error = await api("POST", "settings", "problems", body={})
+    assert code == 400
+    assert "settings" in error["message"]
 
 
 async def test_check_reports_roles_and_what_each_stage_captures(api: Api, digits: str) -> None:
@@ -145,7 +186,10 @@ async def test_requests_without_the_servers_token_are_refused(
 ) -> None:
     client = http_server_client  # the test server's own client, without the server's token
     base = f"{jp_base_url}cellserve"
-    response = await client.fetch(f"{base}/settings/schema", raise_error=False)
+    for read in ("settings/schema", "settings/form"):
+        response = await client.fetch(f"{base}/{read}", raise_error=False)
+        assert response.code == 403
+    response = await client.fetch(f"{base}/settings/problems", method="POST", body="{}", raise_error=False)
     assert response.code == 403
     response = await client.fetch(f"{base}/check", method="POST", body="{}", raise_error=False)
     assert response.code == 403
