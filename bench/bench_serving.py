@@ -149,15 +149,15 @@ def by_hand(serve: Any, example: str, body: bytes, import_path: str = "ray_serve
             "env_vars": {"CELLSERVE_BENCH_MODELS": str(models.cache_dir()), "OMP_NUM_THREADS": "1"},
         },
     }
-    serve.apply([*declared, app], stage="bench")
+    serve.apply([*declared, app], step="bench")
     try:
-        serve.wait_running(name, stage="bench", timeout=300)
+        serve.wait_running(name, step="bench", timeout=300)
         url = f"http://127.0.0.1:8000/{name}"
         wait_ready(url, body, timeout=60)
         print(f"{import_path}: {example} at {url}", flush=True)
         return measure(url, body, replica_rss(serve, name))
     finally:
-        serve.apply(declared, stage="bench")
+        serve.apply(declared, step="bench")
         serve.wait_gone({name})
 
 

@@ -58,7 +58,7 @@ def main() -> None:
             summary = replayed.replay or {}
             rows["replay"] = {
                 "publish seconds": seconds,
-                "replay stage seconds": replayed.timings.get("replay"),
+                "replay step seconds": replayed.timings.get("replay"),
                 "requests": summary.get("requests"),
                 "same": summary.get("same"),
                 "replay seconds": summary.get("seconds"),

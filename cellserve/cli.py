@@ -111,8 +111,8 @@ def _guarded(action: Callable[[], T], *, as_json: bool = False) -> T:
         return action()
     except CellserveError as exc:
         if as_json:
-            stage = getattr(exc, "stage", None)
-            _print_json({"error": {"type": type(exc).__name__, "message": str(exc), "stage": stage}})
+            step = getattr(exc, "step", None)
+            _print_json({"error": {"type": type(exc).__name__, "message": str(exc), "step": step}})
         else:
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
@@ -183,10 +183,10 @@ def publish(
     with err.status("Starting") as status:
         started = time.perf_counter()
 
-        def progress(stage: str, message: str) -> None:
-            status.update(f"[bold]{stage}[/bold]: {message} …")
+        def progress(step: str, message: str) -> None:
+            status.update(f"[bold]{step}[/bold]: {message} …")
             elapsed = time.perf_counter() - started
-            err.print(f"[dim]{elapsed:6.1f}s[/dim]  {stage:<10} {message}", highlight=False)
+            err.print(f"[dim]{elapsed:6.1f}s[/dim]  {step:<10} {message}", highlight=False)
 
         result = _guarded(lambda: run(progress=progress))
     for warning in result.warnings:
@@ -263,7 +263,7 @@ def status(
         error = (version["error"] or "").splitlines()[0][:80] if version["error"] else ""
         route = version["route"] or ("not running" if version["status"] != "failed" else "")
         table.add_row(
-            str(version["version"]), version["status"], route, version["created"], version["failed_stage"] or "", error
+            str(version["version"]), version["status"], route, version["created"], version["failed_step"] or "", error
         )
     out.print(table)
     if info.get("canary"):
@@ -507,7 +507,7 @@ def cluster_start(
 
     started = time.perf_counter()
 
-    def progress(_stage: str, message: str) -> None:
+    def progress(_step: str, message: str) -> None:
         if not as_json:
             err.print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim]  {message}", highlight=False)
 

@@ -9,7 +9,7 @@ The tree::
     ├── CaptureError       running the notebook or serializing a value failed
     ├── BundleError        the bundle could not be written
     ├── ClusterError       no Ray cluster to deploy to, or it cannot run the service
-    ├── DeployError        a publish, rollback or delete failed at a named stage
+    ├── DeployError        a publish, rollback or delete failed at a named step
     ├── ImageError         no Docker engine, or building the service's image failed
     └── ServiceNotFoundError    no such service, or no such version of it
 
@@ -58,11 +58,11 @@ class ClusterError(CellserveError):
 
 
 class DeployError(CellserveError):
-    """A step of a publish, rollback or delete failed; ``stage`` names it, ``cell`` the notebook cell behind it."""
+    """A step of a publish, rollback or delete failed; ``step`` names it, ``cell`` the notebook cell behind it."""
 
-    def __init__(self, message: str, *, stage: str, cell: int | None = None) -> None:
+    def __init__(self, message: str, *, step: str, cell: int | None = None) -> None:
         super().__init__(message)
-        self.stage = stage
+        self.step = step
         self.cell = cell
 
 

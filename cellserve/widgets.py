@@ -2,7 +2,7 @@
 that renders widgets but not the JupyterLab sidebar.
 
     from cellserve import panel, endpoint
-    panel()                  # roles found, settings, Publish with its stages, the links
+    panel()                  # roles found, settings, Publish with its steps, the links
     digits = endpoint("digits")
     digits({"pixels": [...]})        # a plain call: the answer as JSON
     digits                           # shown as a small form beside the notebook's own answer
@@ -21,8 +21,6 @@ import httpx
 import ipywidgets as widgets
 
 from cellserve.exceptions import CellserveError
-
-_STAGE_LABELS = ("analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "promote")
 
 
 def _ipython_namespace() -> dict[str, Any] | None:
@@ -98,8 +96,8 @@ class Panel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
         shown = html.escape(json.dumps(settings, indent=1)) if settings else "defaults"
         self.settings.value = f"<details><summary>Settings</summary><pre>{shown}</pre></details>"
 
-    def _stage(self, stage: str, message: str) -> None:
-        self.progress.value += f"<div>▸ <b>{html.escape(stage)}</b> {html.escape(message)}</div>"
+    def _step(self, step: str, message: str) -> None:
+        self.progress.value += f"<div>▸ <b>{html.escape(step)}</b> {html.escape(message)}</div>"
 
     def publish(self) -> dict[str, Any] | None:
         """Publish now (blocking); values come from this kernel when it has run the notebook."""
@@ -109,10 +107,10 @@ class Panel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
         self.progress.value, self.result.value, self.error = "", "", None
         try:
             outcome = publish(
-                self.notebook, address=self.address.value or None, progress=self._stage, capture=_capture_here()
+                self.notebook, address=self.address.value or None, progress=self._step, capture=_capture_here()
             )
         except CellserveError as exc:
-            self.error = {"message": str(exc), "stage": getattr(exc, "stage", None), "cell": getattr(exc, "cell", None)}
+            self.error = {"message": str(exc), "step": getattr(exc, "step", None), "cell": getattr(exc, "cell", None)}
             where = f" (cell {self.error['cell']})" if self.error["cell"] else ""
             self.result.value = f"<pre style='color:#b3261e'>{html.escape(str(exc))}{where}</pre>"
             return None

@@ -19,10 +19,10 @@ from ._manage import (
     token,
     traffic,
 )
-from ._publish import STAGES, PublishResult, publish
+from ._publish import STEPS, PublishResult, publish
 
 __all__ = [
-    "STAGES",
+    "STEPS",
     "Cluster",
     "ImageResult",
     "PublishResult",

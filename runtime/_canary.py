@@ -37,7 +37,7 @@ def current(declared: list[routes.AppConfig], service: str) -> dict[str, Any] | 
 
 
 def set_split(
-    serve: ServeCluster, cluster: Cluster, service: str, version: int | None, share: float, *, stage: str
+    serve: ServeCluster, cluster: Cluster, service: str, version: int | None, share: float, *, step: str
 ) -> int:
     """Send ``share`` of the live version's predictions to ``version`` (None: end the split); returns the live
     version. The caller holds the cluster lock."""
@@ -45,29 +45,29 @@ def set_split(
     live = routes.live_version(declared, service)
     if live is None:
         raise DeployError(f"Service {service!r} has no live version on the cluster: there is no traffic to split.",
-                          stage=stage)  # fmt: skip
+                          step=step)  # fmt: skip
     running = routes.versions_of(declared, service)
     if version is not None:
         if version == live:
             raise DeployError(f"Version {version} is the live version: a canary is another running version.",
-                              stage=stage)  # fmt: skip
+                              step=step)  # fmt: skip
         if version not in running:
             shown = ", ".join(str(n) for n in sorted(running)) or "none"
-            raise DeployError(f"Version {version} of {service} is not running (running: {shown}).", stage=stage)
+            raise DeployError(f"Version {version} of {service} is not running (running: {shown}).", step=step)
         if not 0 < share < 1:
             raise DeployError(f"A canary's share is more than 0 % and less than 100 %; got {share * 100:g} %.",
-                              stage=stage)  # fmt: skip
+                              step=step)  # fmt: skip
     app_name = routes.app_name(service, live)
     ingress = routes.ingress_of(serve.applications().get(app_name) or {})
     split = None
     if version is not None:
         split = {"version": version, "share": share, "url": proxy_url(cluster, service, version)}
-    serve.apply(routes.with_app(declared, routes.with_canary(running[live], ingress, split)), stage=stage)
-    _wait_settled(serve, app_name, ingress, stage=stage)
+    serve.apply(routes.with_app(declared, routes.with_canary(running[live], ingress, split)), step=step)
+    _wait_settled(serve, app_name, ingress, step=step)
     return live
 
 
-def _wait_settled(serve: ServeCluster, app: str, ingress: str, *, stage: str) -> None:
+def _wait_settled(serve: ServeCluster, app: str, ingress: str, *, step: str) -> None:
     """Return once Serve has given the ingress's replicas their new config."""
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     time.sleep(0.5)  # the controller picks the change up on its next loop
@@ -77,5 +77,5 @@ def _wait_settled(serve: ServeCluster, app: str, ingress: str, *, stage: str) ->
         if found.get("status") == "RUNNING" and deployment.get("status") == "HEALTHY":
             return
         if time.monotonic() > deadline:
-            raise DeployError(f"Serve did not apply the split within {SETTLE_TIMEOUT_S:.0f} s.", stage=stage)
+            raise DeployError(f"Serve did not apply the split within {SETTLE_TIMEOUT_S:.0f} s.", step=step)
         time.sleep(0.25)

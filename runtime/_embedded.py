@@ -144,7 +144,7 @@ METRICS_REPORT_MS = 2000
 
 
 def _start(progress: Progress | None, host: str | None) -> Cluster:
-    say = progress or (lambda _stage, _message: None)
+    say = progress or (lambda _step, _message: None)
     say("cluster", "Starting the embedded Ray cluster (token authentication on)")
     temp = ray_temp_dir()
     gcs, dashboard = free_port(6379), free_port(8265)

@@ -114,7 +114,7 @@ def status(name: str) -> dict[str, Any]:
             {**v.model_dump(), "running": v.version in running, "route": (running.get(v.version) or {}).get("route")}
             for v in record.versions
         ],
-        "last_error": {"version": last.version, "stage": last.failed_stage, "error": last.error} if last else None,
+        "last_error": {"version": last.version, "step": last.failed_step, "error": last.error} if last else None,
         "canary": split,
     }
 
@@ -160,7 +160,7 @@ def canary(name: str, version: int | None, share: float = 0.0) -> dict[str, Any]
         serve = ServeCluster(cluster)
         with versions.cluster_lock(cluster):
             ended = current_split(serve.declared(), name)
-            live = set_split(serve, cluster, name, version, share, stage="traffic")
+            live = set_split(serve, cluster, name, version, share, step="traffic")
         for other in record.versions:
             if other.status == "canary" and other.version != version:
                 other.status = "rolled-back"  # it answers none of the live route's requests any more
@@ -211,7 +211,7 @@ def rollback(name: str, version: int | None = None, *, timeout: float = 600) -> 
     A warm version is a switch of routes; one that no longer runs is started again from its stored
     bundle and tested first. Either way the current version keeps serving until the switch, which
     ends a canary split."""
-    return _make_live(name, version, stage="rollback", timeout=timeout)
+    return _make_live(name, version, step="rollback", timeout=timeout)
 
 
 def promote(name: str, version: int | None = None, *, timeout: float = 600) -> dict[str, Any]:
@@ -221,22 +221,22 @@ def promote(name: str, version: int | None = None, *, timeout: float = 600) -> d
             record = store.load(name)
             split = current_split(ServeCluster(_cluster_of(record, start=False)).declared(), name)
         if split is None:
-            raise DeployError(f"{name} has no canary to promote: name the version to make live.", stage="promote")
+            raise DeployError(f"{name} has no canary to promote: name the version to make live.", step="promote")
         version = int(split["version"])
-    return _make_live(name, version, stage="promote", timeout=timeout)
+    return _make_live(name, version, step="promote", timeout=timeout)
 
 
-def _make_live(name: str, version: int | None, *, stage: str, timeout: float) -> dict[str, Any]:
+def _make_live(name: str, version: int | None, *, step: str, timeout: float) -> dict[str, Any]:
     with store.locked(name):
         record = store.load(name)
         target = record.version(version) if version else _previous(record)
         if not target.bundle_kept:
-            raise DeployError(f"Version {target.version}'s bundle is no longer kept; publish again.", stage=stage)
+            raise DeployError(f"Version {target.version}'s bundle is no longer kept; publish again.", step=step)
         if target.status == "failed":
             raise DeployError(
-                f"Version {target.version} failed at {target.failed_stage} and never served; "
+                f"Version {target.version} failed at {target.failed_step} and never served; "
                 "make a version live that passed its tests.",
-                stage=stage,
+                step=step,
             )
         cluster = _cluster_of(record, start=True)
         serve = ServeCluster(cluster)
@@ -247,11 +247,9 @@ def _make_live(name: str, version: int | None, *, stage: str, timeout: float) ->
             if not warm:
                 env = tokens.release_env(name=name, version=target.version, published=target.created, token=token)
                 versions.start_version(serve, name, target.version, bundle, pip=cluster.kind != "embedded",
-                                       timeout=timeout, stage=stage, env=env)  # fmt: skip
-                smoke_test(
-                    cluster.endpoint(routes.pinned_route(name, target.version)), bundle, stage=stage, token=token
-                )
-            versions.switch(serve, cluster, name, target.version, bundle, token=token, stage=stage)
+                                       timeout=timeout, step=step, env=env)  # fmt: skip
+                smoke_test(cluster.endpoint(routes.pinned_route(name, target.version)), bundle, step=step, token=token)
+            versions.switch(serve, cluster, name, target.version, bundle, token=token, step=step)
         for other in record.versions:
             if other.status == "live":
                 other.status = "previous"
@@ -278,14 +276,14 @@ def token(name: str, *, rotate: bool = False, timeout: float = 600) -> dict[str,
     with store.locked(name):
         record = store.load(name)
         if record.live is None:
-            raise DeployError(f"Service {name!r} has no live version; publish it first.", stage="token")
+            raise DeployError(f"Service {name!r} has no live version; publish it first.", step="token")
         live = record.version(record.live)
         bundle = store.bundle_dir(name, live.version)
         if tokens.access_of(bundle) != "token":
             raise DeployError(
                 f"Service {name!r} is public: it takes no token. Set access to 'token' in the notebook's "
                 "cellserve settings and publish again.",
-                stage="token",
+                step="token",
             )
         current = tokens.ensure(name)
         if rotate:
@@ -325,14 +323,14 @@ def _update_live(cluster: Cluster, record: store.ServiceRecord, bundle: Any, tok
             updated.append({**live, "route_prefix": routes.live_route(record.name)})
         for app in updated:
             declared = routes.with_app(declared, app)
-        serve.apply(declared, stage="token")
+        serve.apply(declared, step="token")
         try:
             for app in updated:
-                serve.wait_running(app["name"], stage="token", timeout=timeout, bundle=bundle)
-            smoke_test(cluster.endpoint(routes.live_route(record.name)), bundle, stage="token", token=token)
+                serve.wait_running(app["name"], step="token", timeout=timeout, bundle=bundle)
+            smoke_test(cluster.endpoint(routes.live_route(record.name)), bundle, step="token", token=token)
         except CellserveError:
             with contextlib.suppress(CellserveError):  # back to the old token's digest, which stays in force
-                serve.apply(before, stage="token")
+                serve.apply(before, step="token")
             raise
 
 
@@ -346,7 +344,7 @@ def _previous(record: store.ServiceRecord) -> store.VersionRecord:
     if record.live is not None:
         candidates = [v for v in candidates if v.version < record.live] or candidates
     if not candidates:
-        raise DeployError(f"Service {record.name!r} has no earlier live version to roll back to.", stage="rollback")
+        raise DeployError(f"Service {record.name!r} has no earlier live version to roll back to.", step="rollback")
     return max(candidates, key=lambda v: v.version)
 
 
@@ -362,7 +360,7 @@ def delete(name: str) -> dict[str, Any]:
             serve = ServeCluster(cluster)
             with versions.cluster_lock(cluster):
                 names = {app["name"] for app in routes.versions_of(serve.declared(), name).values()}
-                versions.stop_apps(serve, names, stage="delete", wait=True)
+                versions.stop_apps(serve, names, step="delete", wait=True)
     store.remove(name)
     return {"name": name, "deleted": True}
 

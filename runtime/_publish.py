@@ -46,8 +46,8 @@ from ._serve import ServeCluster
 from ._smoke import smoke_test
 
 Progress = Callable[[str, str], None]
-STAGES = ("analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "replay", "promote")
-_CONVERT_STAGES = {
+STEPS = ("analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "replay", "promote")
+_CONVERT_STEPS = {  # the converter's own steps, as the publish step each belongs to
     "read": "analyse",
     "analyse": "analyse",
     "capture": "capture",
@@ -76,20 +76,20 @@ class PublishResult:
 
 
 class Steps:
-    """Reports each stage as it starts (and each further message of it) and times it."""
+    """Reports each step as it starts (and each further message of it) and times it."""
 
     def __init__(self, progress: Progress | None) -> None:
-        self.progress = progress or (lambda _stage, _message: None)
+        self.progress = progress or (lambda _step, _message: None)
         self.current = "analyse"
         self.timings: dict[str, float] = {}
         self._started = time.perf_counter()
 
-    def start(self, stage: str, message: str) -> None:
-        if stage != self.current or stage not in self.timings:
+    def start(self, step: str, message: str) -> None:
+        if step != self.current or step not in self.timings:
             self._finish()
-            self.current = stage
-            self.timings.setdefault(stage, 0.0)
-        self.progress(stage, message)
+            self.current = step
+            self.timings.setdefault(step, 0.0)
+        self.progress(step, message)
 
     def _finish(self) -> None:
         now = time.perf_counter()
@@ -143,13 +143,13 @@ def publish(
             converted = convert(
                 notebook,
                 bundle,
-                progress=lambda step: steps.start(_CONVERT_STAGES.get(step, "bundle"), STEP_MESSAGES[step]),
+                progress=lambda step: steps.start(_CONVERT_STEPS.get(step, "bundle"), STEP_MESSAGES[step]),
                 name=name,
                 capture=capture,
             )
             settings = converted.plan.notebook.settings
             steps.start("preflight", "Connecting to the cluster and checking its resources")
-            cluster = connect(address, progress=lambda _stage, message: steps.start("preflight", message))
+            cluster = connect(address, progress=lambda _step, message: steps.start("preflight", message))
             record.address, record.cluster_kind = cluster.dashboard, cluster.kind
             warnings = check_resources(cluster, settings) + _exposure(name, cluster)
             token = tokens.ensure(name) if settings.access == "token" else None
@@ -171,7 +171,7 @@ def publish(
                 pinned = routes.pinned_route(name, version.version)
                 steps.start("deploy", f"Starting version {version.version} at {pinned}, beside the live one")
                 versions.start_version(serve, name, version.version, bundle, pip=pip, timeout=timeout,
-                                       stage="deploy", env=release, drop=drop)  # fmt: skip
+                                       step="deploy", env=release, drop=drop)  # fmt: skip
                 steps.start("smoke-test", "Sending the example request; the answer must be the notebook's output")
                 smoke_test(cluster.endpoint(pinned), bundle, token=token)
                 if logged is not None and record.live is not None:
@@ -182,24 +182,24 @@ def publish(
                 if canary is not None:
                     steps.start("promote", f"Version {version.version} answers {canary:.0%} of /{name}'s predictions; "
                                 f"version {record.live} stays live")  # fmt: skip
-                    set_split(serve, cluster, name, version.version, canary, stage="promote")
+                    set_split(serve, cluster, name, version.version, canary, step="promote")
                     version.status = "canary"
                 else:
                     steps.start("promote", f"Switching /{name} to version {version.version}")
-                    versions.switch(serve, cluster, name, version.version, bundle, token=token, stage="promote")
+                    versions.switch(serve, cluster, name, version.version, bundle, token=token, step="promote")
                     previous = record.live
                     _mark_live(record, version.version)
                     warnings += _trim(serve, name, version.version, settings.warm_versions, previous)
         except CellserveError as exc:
-            stage = getattr(exc, "stage", None) or steps.current
-            if starter is not None and stage in ("deploy", "smoke-test"):
-                exc = DeployError(f"{exc}\n{_foreign_serve(starter)}", stage=stage, cell=getattr(exc, "cell", None))
-            version.status, version.failed_stage, version.error = "failed", stage, str(exc)
+            step = getattr(exc, "step", None) or steps.current
+            if starter is not None and step in ("deploy", "smoke-test"):
+                exc = DeployError(f"{exc}\n{_foreign_serve(starter)}", step=step, cell=getattr(exc, "cell", None))
+            version.status, version.failed_step, version.error = "failed", step, str(exc)
             version.timings = steps.done()
             store.save(record)
-            if serve is not None and stage in ("deploy", "smoke-test", "replay", "promote"):
+            if serve is not None and step in ("deploy", "smoke-test", "replay", "promote"):
                 _stop_quietly(serve, routes.app_name(name, version.version))
-            raise _failed(record, version, stage, exc) from None
+            raise _failed(record, version, step, exc) from None
         record.endpoint = cluster.endpoint(routes.live_route(name))
         version.timings = steps.done()
         store.prune(record)
@@ -212,18 +212,18 @@ def _logged(record: store.ServiceRecord, cluster: Cluster, name: str, count: int
     """The live version's last ``count`` logged requests, read before anything starts: a replay that cannot
     run stops the publish at once."""
     if record.live is None:
-        raise DeployError(f"--replay: {name} has no live version whose requests could be replayed.", stage="preflight")
+        raise DeployError(f"--replay: {name} has no live version whose requests could be replayed.", step="preflight")
     steps.start("preflight", f"Reading the last {count} requests version {record.live} logged")
     try:
         found = read_log(cluster, name, count)
     except CellserveError as exc:
-        raise DeployError(f"--replay: {exc}", stage="preflight") from None
+        raise DeployError(f"--replay: {exc}", step="preflight") from None
     if not found.get("enabled"):
         raise DeployError(
             f"--replay: version {record.live} keeps no request log. Set request_log in the notebook's cellserve "
             f"settings (`cellserve settings NB request_log.max_requests=100`) and publish it, so that it logs "
             f"requests to replay.",
-            stage="preflight",
+            step="preflight",
         )
     entries: list[dict[str, Any]] = found.get("requests") or []
     return entries
@@ -284,7 +284,7 @@ def _same_inputs(
         or inputs_fingerprint(notebook, name=name, files=live.inputs, packages=packages) != live.fingerprint
     ):
         return None
-    cluster = connect(address, progress=lambda _stage, message: steps.start("preflight", message))
+    cluster = connect(address, progress=lambda _step, message: steps.start("preflight", message))
     if cluster.dashboard != record.address:
         return None
     if routes.live_version(ServeCluster(cluster).declared(), name) != live.version:
@@ -384,7 +384,7 @@ def _trim(serve: ServeCluster, name: str, live: int, keep: int, previous: int | 
     """Stop the versions beyond the warm ones; a failure here leaves an extra one running, nothing worse."""
     extra = routes.beyond_warm(serve.declared(), name, live, keep, previous)
     try:
-        versions.stop_apps(serve, extra, stage="promote")
+        versions.stop_apps(serve, extra, step="promote")
     except CellserveError as exc:
         return [f"Version {live} is live, but stopping the older versions failed: {exc}"]
     return []
@@ -405,20 +405,20 @@ def _load_or_new(name: str) -> store.ServiceRecord:
         return store.ServiceRecord(name=name, address="")
 
 
-def _failed(record: store.ServiceRecord, version: store.VersionRecord, stage: str, exc: Exception) -> DeployError:
-    if stage == "promote":
+def _failed(record: store.ServiceRecord, version: store.VersionRecord, step: str, exc: Exception) -> DeployError:
+    if step == "promote":
         still = ""  # the switch says itself what serves now
     elif record.live:
         still = f"\nVersion {record.live} is still live and unchanged."
     else:
         still = "\nNothing was live before; nothing is live now."
     return DeployError(
-        f"Publishing {record.name} version {version.version} failed at {stage}: {exc}{still}",
-        stage=stage,
+        f"Publishing {record.name} version {version.version} failed at {step}: {exc}{still}",
+        step=step,
         cell=getattr(exc, "cell", None),
     )
 
 
 def _stop_quietly(serve: ServeCluster, app: str) -> None:
     with contextlib.suppress(CellserveError):
-        versions.stop_apps(serve, {app}, stage="clean-up")
+        versions.stop_apps(serve, {app}, step="clean-up")

@@ -31,7 +31,7 @@ def restorable(kind: str) -> list[store.ServiceRecord]:
 def restore(cluster: Cluster, progress: Progress | None = None) -> dict[str, str]:
     """Deploy the live version of every service of this cluster in one config change; returns the
     outcome per service ("restored", or why not)."""
-    say = progress or (lambda _stage, _message: None)
+    say = progress or (lambda _step, _message: None)
     records = restorable(cluster.kind)
     if not records:
         return {}
@@ -47,14 +47,14 @@ def restore(cluster: Cluster, progress: Progress | None = None) -> dict[str, str
         env = tokens.release_env(name=record.name, version=live.version, published=live.created, token=token)
         app = routes.version_app(bundle, record.name, record.live, serve.upload(bundle), env=env)
         apps = routes.with_app(apps, {**app, "route_prefix": routes.live_route(record.name)})
-    serve.apply(apps, stage="restore")
+    serve.apply(apps, step="restore")
     outcome: dict[str, str] = {}
     for record in records:
         assert record.live is not None
         name = routes.app_name(record.name, record.live)
         try:
             serve.wait_running(
-                name, stage="restore", timeout=RESTORE_TIMEOUT_S, bundle=store.bundle_dir(record.name, record.live)
+                name, step="restore", timeout=RESTORE_TIMEOUT_S, bundle=store.bundle_dir(record.name, record.live)
             )
         except CellserveError as exc:
             outcome[record.name] = str(exc)

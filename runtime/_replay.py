@@ -146,12 +146,12 @@ def replay(
     return summary
 
 
-def check(summary: ReplaySummary, live: int, new: int, *, stage: str = "replay") -> None:
+def check(summary: ReplaySummary, live: int, new: int, *, step: str = "replay") -> None:
     """Stop the publish when more than ``max_mismatch`` of the replayed requests differ or fail."""
     if summary.mismatch > summary.max_mismatch:
         raise DeployError(
             f"{summary.mismatch:.1%} of the replayed requests were answered differently or failed, more "
             f"than replay.max_mismatch ({summary.max_mismatch:.1%}); version {new} does not go live.\n"
             + summary.report(live, new),
-            stage=stage,
+            step=step,
         )

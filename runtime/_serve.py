@@ -48,7 +48,7 @@ class ServeCluster:
             if app.get("source") != "imperative" and app.get("deployed_app_config")
         ]
 
-    def apply(self, apps: list[AppConfig], *, stage: str) -> None:
+    def apply(self, apps: list[AppConfig], *, step: str) -> None:
         """Make ``apps`` the cluster's declarative Serve config, in one request (Serve applies it as a whole)."""
         body = {
             "proxy_location": "EveryNode",
@@ -58,8 +58,8 @@ class ServeCluster:
         response = self.api.request("PUT", "/api/serve/applications/", json=body, timeout=120)
         if response.status_code != 200:
             raise DeployError(
-                f"{stage}: Ray Serve refused the new config (HTTP {response.status_code}): {response.text[:1500]}",
-                stage=stage,
+                f"{step}: Ray Serve refused the new config (HTTP {response.status_code}): {response.text[:1500]}",
+                step=step,
             )
 
     def started_by(self) -> str | None:
@@ -86,7 +86,7 @@ class ServeCluster:
 
     def start(self) -> None:
         """Start Serve with the cluster's HTTP host and port, keeping whatever is declared."""
-        self.apply(self.declared(), stage="cluster")
+        self.apply(self.declared(), step="cluster")
 
     def upload(self, bundle: Path) -> str:
         """The bundle's content-addressed package URI, uploaded if the cluster does not hold it yet."""
@@ -106,7 +106,7 @@ class ServeCluster:
             )
         return uri
 
-    def wait_running(self, app: str, *, stage: str, timeout: float, bundle: Path | None = None) -> None:
+    def wait_running(self, app: str, *, step: str, timeout: float, bundle: Path | None = None) -> None:
         """Return once ``app`` runs; raise DeployError with Serve's reason if it fails or never fits."""
         deadline = time.monotonic() + timeout
         unscheduled_since: float | None = None
@@ -119,20 +119,19 @@ class ServeCluster:
             if state == "DEPLOY_FAILED":
                 summary = failure_summary(message, bundle)
                 cell = re.search(r"raised by notebook cell (\d+)", summary)
-                raise DeployError(f"{stage} failed:\n{summary}", stage=stage, cell=int(cell.group(1)) if cell else None)
+                raise DeployError(f"{step} failed:\n{summary}", step=step, cell=int(cell.group(1)) if cell else None)
             waiting = "to be scheduled" in message
             unscheduled_since = (unscheduled_since or time.monotonic()) if waiting else None
             if unscheduled_since is not None and time.monotonic() - unscheduled_since > SCHEDULE_TIMEOUT_S:
                 raise DeployError(
-                    f"{stage}: the cluster has no room for the replicas (waited {SCHEDULE_TIMEOUT_S:.0f} s); "
-                    f"free resources or lower the stage settings. Ray Serve says: {message}",
-                    stage=stage,
+                    f"{step}: the cluster has no room for the replicas (waited {SCHEDULE_TIMEOUT_S:.0f} s); "
+                    f"free resources or lower the stages' settings. Ray Serve says: {message}",
+                    step=step,
                 )
             if time.monotonic() > deadline:
                 raise DeployError(
-                    f"{stage}: not running after {timeout:.0f} s"
-                    + (f"; Ray Serve says: {message}" if message else "."),
-                    stage=stage,
+                    f"{step}: not running after {timeout:.0f} s" + (f"; Ray Serve says: {message}" if message else "."),
+                    step=step,
                 )
             time.sleep(POLL_S)
 

@@ -50,7 +50,7 @@ def _short(value: Any) -> str:
 
 
 def smoke_test(
-    url: str, bundle: Path, *, stage: str = "smoke-test", timeout: float = 120, token: str | None = None
+    url: str, bundle: Path, *, step: str = "smoke-test", timeout: float = 120, token: str | None = None
 ) -> float:
     """POST the example request to ``url``/predict; returns the answer's latency in seconds."""
     example = (bundle / "example_request.json").read_bytes()
@@ -69,14 +69,14 @@ def smoke_test(
         if response is not None and response.status_code != 404:
             break
         if time.monotonic() > deadline:
-            raise DeployError(f"smoke test: {problem if response is None else 'route not found'}", stage=stage)
+            raise DeployError(f"smoke test: {problem if response is None else 'route not found'}", step=step)
         time.sleep(1)
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
         raise DeployError(
-            f"smoke test: the example request got HTTP {response.status_code}: {response.text[:500]}", stage=stage
+            f"smoke test: the example request got HTTP {response.status_code}: {response.text[:500]}", step=step
         )
     found = difference(response.json(), expected)
     if found:
-        raise DeployError(f"smoke test: the example request's answer differs: {found}.", stage=stage)
+        raise DeployError(f"smoke test: the example request's answer differs: {found}.", step=step)
     return elapsed

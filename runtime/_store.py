@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from cellserve.converter import SERVICE_NAME_RULE, is_service_name
 from cellserve.exceptions import DeployError, ServiceNotFoundError, SettingsError
@@ -38,7 +38,8 @@ class VersionRecord(BaseModel):
     status: VersionStatus = "building"
     created: str = Field(default_factory=now)
     notebook: str = ""
-    failed_stage: str | None = None
+    # the publish step it failed at; records written by earlier versions name it failed_stage
+    failed_step: str | None = Field(default=None, validation_alias=AliasChoices("failed_step", "failed_stage"))
     error: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     bundle_kept: bool = True
@@ -137,7 +138,7 @@ def locked(name: str) -> Iterator[None]:
             raise DeployError(
                 f"Service {name!r} is being published, rolled back or deleted right now ({holder}); "
                 "wait for it to finish and try again.",
-                stage="lock",
+                step="lock",
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -65,7 +65,7 @@ def start_version(
     *,
     pip: bool,
     timeout: float,
-    stage: str,
+    step: str,
     env: dict[str, str],
     drop: set[str] | None = None,
 ) -> AppConfig:
@@ -75,16 +75,16 @@ def start_version(
     ``drop`` names applications to stop in the same change (warm versions that make room)."""
     uri = serve.upload(bundle)
     app = routes.version_app(bundle, service, number, uri, env=env, pip=requirements(bundle) if pip else None)
-    serve.apply(routes.with_app(routes.without(serve.declared(), drop or set()), app), stage=stage)
-    serve.wait_running(app["name"], stage=stage, timeout=timeout, bundle=bundle)
+    serve.apply(routes.with_app(routes.without(serve.declared(), drop or set()), app), step=step)
+    serve.wait_running(app["name"], step=step, timeout=timeout, bundle=bundle)
     return app
 
 
-def stop_apps(serve: ServeCluster, names: set[str], *, stage: str, wait: bool = False) -> None:
+def stop_apps(serve: ServeCluster, names: set[str], *, step: str, wait: bool = False) -> None:
     """Stop the applications ``names``; with ``wait``, return only once Serve has removed them."""
     current = serve.declared()
     if names & {app["name"] for app in current}:
-        serve.apply(routes.without(current, names), stage=stage)
+        serve.apply(routes.without(current, names), step=step)
     if wait:
         serve.wait_gone(names)
 
@@ -100,7 +100,7 @@ def answering_version(cluster: Cluster, service: str, token: str | None) -> str 
 
 
 def switch(
-    serve: ServeCluster, cluster: Cluster, service: str, number: int, bundle: Path, *, token: str | None, stage: str
+    serve: ServeCluster, cluster: Cluster, service: str, number: int, bundle: Path, *, token: str | None, step: str
 ) -> None:
     """Make version ``number`` live: one config change moves ``/service`` to it and pins the others.
 
@@ -110,11 +110,11 @@ def switch(
     before = serve.declared()
     previous = routes.live_version(before, service)
     try:
-        serve.apply(routes.switched(before, service, number), stage=stage)
+        serve.apply(routes.switched(before, service, number), step=step)
         _wait_answering(cluster, service, str(number), token)
-        smoke_test(cluster.endpoint(routes.live_route(service)), bundle, stage=stage, token=token)
+        smoke_test(cluster.endpoint(routes.live_route(service)), bundle, step=step, token=token)
     except CellserveError as exc:
-        raise DeployError(f"{exc} {_restore(serve, cluster, service, before, previous, token)}", stage=stage) from None
+        raise DeployError(f"{exc} {_restore(serve, cluster, service, before, previous, token)}", step=step) from None
 
 
 def _wait_answering(cluster: Cluster, service: str, version: str, token: str | None) -> None:
@@ -123,7 +123,7 @@ def _wait_answering(cluster: Cluster, service: str, version: str, token: str | N
         if time.monotonic() > deadline:
             raise DeployError(
                 f"switch: after {SWITCH_TIMEOUT_S:.0f} s the live route still answers from version {found or 'none'}.",
-                stage="promote",
+                step="promote",
             )
         time.sleep(0.1)
 
@@ -138,7 +138,7 @@ def _restore(
 ) -> str:
     """Put the routes back as they were; says truthfully what serves now."""
     try:
-        serve.apply(before, stage="restore")
+        serve.apply(before, step="restore")
         if previous is not None:
             _wait_answering(cluster, service, str(previous), token)
     except CellserveError as exc:

@@ -63,6 +63,19 @@ def test_an_unresolved_name_names_the_cell(tmp_path: Path) -> None:
     assert "cell 2 (predict), line 1: name 'mystery'" in " ".join(result.stderr.split())
 
 
+def test_a_failed_publish_as_json_names_the_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CELLSERVE_HOME", str(tmp_path / "home"))
+    notebook = make_notebook(tmp_path / "nb.ipynb", [("payload = 1", None), ("payload + mystery", "predict")])
+    result = cellserve("publish", notebook, "--json")
+    assert result.returncode == 1
+    error = json.loads(result.stdout)["error"]
+    assert (error["type"], error["step"]) == ("DeployError", "analyse")
+    assert "name 'mystery'" in error["message"]
+    shown = json.loads(cellserve("status", "nb", "--json").stdout)
+    assert shown["last_error"]["step"] == "analyse"
+    assert shown["versions"][-1]["failed_step"] == "analyse"
+
+
 def test_settings_are_shown_changed_checked_and_removed(tmp_path: Path) -> None:
     notebook = make_notebook(
         tmp_path / "nb.ipynb", [("payload = [1, 2]", None), ("sum(payload)", "predict")], {"predict": {"num_cpus": 1}}

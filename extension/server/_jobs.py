@@ -24,14 +24,14 @@ class Job:
     notebook: str
     capture: str
     state: State = "running"
-    stages: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
-    def progress(self, stage: str, message: str) -> None:
-        self.stages.append({"stage": stage, "message": message, "elapsed": round(time.monotonic() - self.started, 1)})
+    def progress(self, step: str, message: str) -> None:
+        self.steps.append({"step": step, "message": message, "elapsed": round(time.monotonic() - self.started, 1)})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,7 +39,7 @@ class Job:
             "notebook": self.notebook,
             "capture": self.capture,
             "state": self.state,
-            "stages": list(self.stages),
+            "steps": list(self.steps),
             "result": self.result,
             "error": self.error,
             "elapsed": round((self.finished or time.monotonic()) - self.started, 1),
@@ -89,11 +89,11 @@ class Jobs:
                 notebook, address=address, progress=job.progress, capture=capture, replay=replay, canary=canary
             )
         except CellserveError as exc:
-            stage = getattr(exc, "stage", None) or (job.stages[-1]["stage"] if job.stages else "analyse")
-            job.error = {"message": str(exc), "stage": stage, "cell": getattr(exc, "cell", None)}
+            step = getattr(exc, "step", None) or (job.steps[-1]["step"] if job.steps else "analyse")
+            job.error = {"message": str(exc), "step": step, "cell": getattr(exc, "cell", None)}
             job.state = "failed"
         except Exception as exc:  # a bug, not the user's: say so rather than hang the panel
-            job.error = {"message": f"Unexpected error: {exc!r}", "stage": "internal", "cell": None}
+            job.error = {"message": f"Unexpected error: {exc!r}", "step": "internal", "cell": None}
             job.state = "failed"
         else:
             job.result = result.to_json()

@@ -55,8 +55,8 @@ export interface ICheckResult {
 }
 
 /** One step a publish job reported. */
-export interface IPublishStage {
-  stage: string;
+export interface IPublishStep {
+  step: string;
   message: string;
   /** Seconds since the job started. */
   elapsed: number;
@@ -119,7 +119,7 @@ export interface IRequestLog {
 /** Where a publish job failed. */
 export interface IPublishError {
   message: string;
-  stage: string | null;
+  step: string | null;
   cell: number | null;
 }
 
@@ -130,7 +130,7 @@ export interface IPublishJob {
   id: string;
   state: JobState;
   capture: string;
-  stages: IPublishStage[];
+  steps: IPublishStep[];
   result: IPublishResult | null;
   error: IPublishError | null;
 }
@@ -140,7 +140,7 @@ export interface IServiceVersion {
   version: number;
   status: string;
   created: string;
-  failed_stage: string | null;
+  failed_step: string | null;
   error: string | null;
   /** Whether the version runs on the cluster now (live, or warm at its pinned route). */
   running?: boolean;

@@ -4,8 +4,8 @@ import {
   formatElapsed,
   jobElapsed,
   jobSummary,
-  stageLabel,
-  stageRows,
+  stepLabel,
+  stepRows,
   versionRows
 } from '../src/logic/progress';
 import type { IPublishJob, IServiceVersion } from '../src/tokens';
@@ -15,28 +15,29 @@ function job(change: Partial<IPublishJob>): IPublishJob {
     id: 'j1',
     state: 'running',
     capture: 'headless',
-    stages: [],
+    steps: [],
     result: null,
     error: null,
     ...change
   };
 }
 
-const stages = [
-  { stage: 'analyse', message: 'Reading digits.ipynb', elapsed: 0.1 },
-  { stage: 'analyse', message: '3 tagged cells', elapsed: 0.3 },
-  { stage: 'capture', message: 'Running the notebook headlessly', elapsed: 1.2 },
-  { stage: 'deploy', message: 'Starting replicas', elapsed: 12.5 }
+const steps = [
+  { step: 'analyse', message: 'Reading digits.ipynb', elapsed: 0.1 },
+  { step: 'analyse', message: '3 tagged cells', elapsed: 0.3 },
+  { step: 'capture', message: 'Running the notebook headlessly', elapsed: 1.2 },
+  { step: 'deploy', message: 'Starting replicas', elapsed: 12.5 }
 ];
 
-describe('stageLabel', () => {
+describe('stepLabel', () => {
   it.each([
     ['analyse', 'Analyse'],
+    ['smoke-test', 'Smoke test'],
     ['smoke_test', 'Smoke test'],
     ['build-image', 'Build image'],
     ['', '']
-  ])('labels %j %j', (stage, label) => {
-    expect(stageLabel(stage)).toBe(label);
+  ])('labels %j %j', (step, label) => {
+    expect(stepLabel(step)).toBe(label);
   });
 });
 
@@ -55,10 +56,10 @@ describe('formatElapsed', () => {
   });
 });
 
-describe('stageRows', () => {
-  it('gives one row per stage, messages in order, the latest stage active', () => {
-    const rows = stageRows(job({ stages }));
-    expect(rows.map(row => [row.stage, row.status, row.elapsed])).toEqual([
+describe('stepRows', () => {
+  it('gives one row per step, messages in order, the latest step active', () => {
+    const rows = stepRows(job({ steps }));
+    expect(rows.map(row => [row.step, row.status, row.elapsed])).toEqual([
       ['analyse', 'done', 0.3],
       ['capture', 'done', 1.2],
       ['deploy', 'active', 12.5]
@@ -67,56 +68,56 @@ describe('stageRows', () => {
     expect(rows[0].label).toBe('Analyse');
   });
 
-  it('marks every stage done when the job succeeded', () => {
-    const rows = stageRows(job({ state: 'succeeded', stages }));
+  it('marks every step done when the job succeeded', () => {
+    const rows = stepRows(job({ state: 'succeeded', steps }));
     expect(rows.every(row => row.status === 'done')).toBe(true);
   });
 
-  it('marks the stage named by the error', () => {
-    const rows = stageRows(
+  it('marks the step named by the error', () => {
+    const rows = stepRows(
       job({
         state: 'failed',
-        stages,
-        error: { message: 'boom', stage: 'capture', cell: 9 }
+        steps,
+        error: { message: 'boom', step: 'capture', cell: 9 }
       })
     );
     expect(rows.map(row => row.status)).toEqual(['done', 'failed', 'done']);
   });
 
-  it('marks the latest stage when the error names none', () => {
-    const rows = stageRows(
+  it('marks the latest step when the error names none', () => {
+    const rows = stepRows(
       job({
         state: 'failed',
-        stages,
-        error: { message: 'boom', stage: null, cell: null }
+        steps,
+        error: { message: 'boom', step: null, cell: null }
       })
     );
     expect(rows.map(row => row.status)).toEqual(['done', 'done', 'failed']);
   });
 
-  it('adds the failed stage when it reported nothing before failing', () => {
-    const rows = stageRows(
+  it('adds the failed step when it reported nothing before failing', () => {
+    const rows = stepRows(
       job({
         state: 'failed',
-        stages: stages.slice(0, 1),
-        error: { message: 'no cluster', stage: 'deploy', cell: null }
+        steps: steps.slice(0, 1),
+        error: { message: 'no cluster', step: 'deploy', cell: null }
       })
     );
-    expect(rows.map(row => [row.stage, row.status])).toEqual([
+    expect(rows.map(row => [row.step, row.status])).toEqual([
       ['analyse', 'done'],
       ['deploy', 'failed']
     ]);
   });
 
-  it('gives no rows before the first stage', () => {
-    expect(stageRows(job({}))).toEqual([]);
+  it('gives no rows before the first step', () => {
+    expect(stepRows(job({}))).toEqual([]);
   });
 });
 
 describe('jobSummary', () => {
-  it('names the running stage and time', () => {
-    expect(jobElapsed(job({ stages }))).toBe(12.5);
-    expect(jobSummary(job({ stages }))).toBe('Publishing: deploy (13 s)');
+  it('names the running step and time', () => {
+    expect(jobElapsed(job({ steps }))).toBe(12.5);
+    expect(jobSummary(job({ steps }))).toBe('Publishing: deploy (13 s)');
     expect(jobSummary(job({}))).toBe('Publishing: starting');
   });
 
@@ -127,7 +128,7 @@ describe('jobSummary', () => {
       endpoint: 'http://127.0.0.1:8000/digits/predict',
       page: 'http://127.0.0.1:8000/digits/'
     };
-    expect(jobSummary(job({ state: 'succeeded', stages, result }))).toBe(
+    expect(jobSummary(job({ state: 'succeeded', steps, result }))).toBe(
       'Published digits version 3 in 13 s.'
     );
   });
@@ -137,8 +138,8 @@ describe('jobSummary', () => {
       jobSummary(
         job({
           state: 'failed',
-          stages,
-          error: { message: "name 'scaler' is not defined", stage: 'capture', cell: 9 }
+          steps,
+          error: { message: "name 'scaler' is not defined", step: 'capture', cell: 9 }
         })
       )
     ).toBe("Publishing failed at capture (cell 9): name 'scaler' is not defined");
@@ -150,7 +151,7 @@ describe('versionRows', () => {
     version: n,
     status,
     created: '2024-05-01T12:00:00Z',
-    failed_stage: null,
+    failed_step: null,
     error: null
   });
 

@@ -121,7 +121,7 @@ def test_tag_run_publish_and_open_the_link(
     address.fill(cluster.dashboard)
     page.wait_for_selector("#cellserve-cluster-address-error", state="detached", timeout=30_000)
     # Publishing before running the notebook: the kernel has no model yet. The panel says at
-    # which stage it failed and links to the cell that defines what is missing.
+    # which step it failed and links to the cell that defines what is missing.
     page.click("[data-cellserve-action='publish']")
     error = page.wait_for_selector(".cellserve-publish-error", timeout=120_000)
     assert error is not None
@@ -137,7 +137,7 @@ def test_tag_run_publish_and_open_the_link(
     run_all(page, 10)
 
     page.click("[data-cellserve-action='publish']")
-    page.wait_for_selector(".cellserve-progress li[data-stage='deploy']", timeout=120_000)
+    page.wait_for_selector(".cellserve-progress li[data-step='deploy']", timeout=120_000)
     page.wait_for_selector("a.cellserve-endpoint", timeout=300_000)
     page.locator(".cellserve-panel").screenshot(path=artifacts / "jupyterlab-sidebar.png")
     page.screenshot(path=artifacts / "jupyterlab.png")

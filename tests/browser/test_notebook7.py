@@ -66,8 +66,8 @@ def test_the_panel_publishes_from_notebook_7(
             except PlaywrightTimeoutError:
                 pytest.fail(f"The panel shows no endpoint; it shows:\n{panel.inner_text()}")
             shown = panel.inner_text()
-            for stage in ("analyse", "capture", "deploy", "smoke-test", "promote"):
-                assert stage in shown
+            for step in ("analyse", "capture", "deploy", "smoke-test", "promote"):
+                assert step in shown
             panel.screenshot(path=artifacts / "notebook7-panel.png")
 
             # What the notebook itself showed under its predict cell, and what the endpoint answers.

@@ -199,7 +199,7 @@ async def test_requests_without_the_servers_token_are_refused(
     assert with_cookie_only.code == 403
 
 
-async def test_a_failing_publish_names_the_stage_and_the_cell(api: Api, jp_root_dir: Path, home: Path) -> None:
+async def test_a_failing_publish_names_the_step_and_the_cell(api: Api, jp_root_dir: Path, home: Path) -> None:
     make_notebook(
         jp_root_dir / "broken.ipynb",
         [("payload = {'x': 1}", None), ("missing_name + payload['x']", "predict")],
@@ -209,7 +209,7 @@ async def test_a_failing_publish_names_the_stage_and_the_cell(api: Api, jp_root_
     assert job["capture"] == "headless"
     job = await wait_for(api, job["id"])
     assert job["state"] == "failed"
-    assert job["error"]["stage"] == "analyse"
+    assert job["error"]["step"] == "analyse"
     assert job["error"]["cell"] == 2
     assert "missing_name" in job["error"]["message"]
 
@@ -247,7 +247,7 @@ async def test_publish_captures_from_the_live_kernel(
     assert job["capture"] == "live kernel"
     job = await wait_for(api, job["id"])
     assert job["state"] == "succeeded", job["error"]
-    assert list(dict.fromkeys(s["stage"] for s in job["stages"])) == [
+    assert list(dict.fromkeys(s["step"] for s in job["steps"])) == [
         "analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "promote",
     ]  # fmt: skip
     endpoint = job["result"]["endpoint"]
@@ -320,7 +320,7 @@ async def test_replay_canary_requests_and_promote_through_the_server(
     code, job = await api("POST", "publish", body=body)
     job = await wait_for(api, job["id"])
     assert job["state"] == "succeeded", job["error"]
-    assert "replay" in [step["stage"] for step in job["stages"]]
+    assert "replay" in [step["step"] for step in job["steps"]]
     assert (job["result"]["replay"]["same"], job["result"]["canary"]) == (4, 0.25)
     code, service = await api("GET", "services", "calc")
     assert (service["live"], service["canary"]) == (1, {"version": 2, "share": 0.25})

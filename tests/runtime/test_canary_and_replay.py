@@ -106,7 +106,7 @@ def test_without_a_request_log_nothing_is_kept_and_replay_says_why(
         changed = calc_notebook(tmp_path / "quiet2.ipynb", 5, settings={"name": "quiet"})
         with pytest.raises(DeployError, match="version 1 keeps no request log") as refused:
             publish(changed, address=cluster.dashboard, replay=10)
-        assert refused.value.stage == "preflight"
+        assert refused.value.step == "preflight"
         assert status("quiet")["live"] == 1
     finally:
         delete("quiet")
@@ -132,7 +132,7 @@ def test_replay_stops_a_version_whose_answers_differ_and_promotes_one_whose_do_n
         assert "version 1 (live): HTTP 200" in refused.stderr  # the first differences, side by side
         assert "Version 1 is still live and unchanged." in refused.stderr
         assert answered_by(first.endpoint, [1, 1]) == ("1", 2)
-        assert status("replayed")["versions"][-1]["failed_stage"] == "replay"
+        assert status("replayed")["versions"][-1]["failed_step"] == "replay"
 
         # The same answers from changed code: it goes live, with the summary.
         same = logged_calc(tmp_path / "c.ipynb", 2, name="replayed", extra="unused = 'a changed notebook'")

@@ -36,7 +36,7 @@ def test_publish_names_the_program_that_started_serve(cluster: Cluster, home: Pa
         with pytest.raises(DeployError) as failed:
             publish(notebook, address=cluster.dashboard)
         message = str(failed.value)
-        assert failed.value.stage == "deploy"
+        assert failed.value.step == "deploy"
         assert "serve run --non-blocking serve.yaml`" in message  # the program that started Serve, by its command
         assert "app.py" in message
         assert "`serve shutdown`" in message

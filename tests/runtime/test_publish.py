@@ -382,17 +382,17 @@ def test_failed_publishes_under_load_keep_the_live_version_answering(
     assert load.failures == []
     assert set(load.answers) == {str(live)}
 
-    assert at_deploy.value.stage == "deploy"
+    assert at_deploy.value.step == "deploy"
     message = str(at_deploy.value)
     assert "RuntimeError: weights missing" in message
     assert "raised by notebook cell 3, line 3" in message  # the setup cell (cell 1 is markdown)
     assert f"Version {live} is still live and unchanged" in message
-    assert at_smoke.value.stage == "smoke-test"
+    assert at_smoke.value.step == "smoke-test"
     assert "the notebook showed" in str(at_smoke.value)
 
     info = status("calc")
     assert info["live"] == live
-    assert info["last_error"]["stage"] == "smoke-test"
+    assert info["last_error"]["step"] == "smoke-test"
     assert set(calc_apps(cluster)) <= {f"calc_v{v['version']}" for v in info["versions"] if v["status"] != "failed"}
     assert ask().json() == {"total": 18, "factor": 3}
 
@@ -414,26 +414,26 @@ def test_a_version_that_fails_on_the_live_route_is_switched_back(cluster: Cluste
     dies.write_text(json.dumps(notebook))
     with pytest.raises(DeployError) as caught:
         publish(dies, name="calc", address=cluster.dashboard)
-    assert caught.value.stage == "promote"
+    assert caught.value.step == "promote"
     assert f"The route /calc was switched back: version {live} is live and answering." in str(caught.value)
     assert ask().json() == {"total": 18, "factor": 3}
     assert status("calc")["live"] == live
 
 
 @pytest.mark.parametrize(
-    ("cells", "stage", "reason"),
+    ("cells", "step", "reason"),
     [
         ([("payload = {'x': [1]}", None), ("total = 1", "preprocessing")], "analyse", "predict"),
         ([("payload = {'x': [1]}\n1 / 0", None), ("payload", "predict")], "capture", "ZeroDivisionError"),
     ],
 )
-def test_a_publish_that_fails_before_deploying_names_its_stage(
-    cluster: Cluster, home: Path, tmp_path: Path, cells: list[tuple[str, str | None]], stage: str, reason: str
+def test_a_publish_that_fails_before_deploying_names_its_step(
+    cluster: Cluster, home: Path, tmp_path: Path, cells: list[tuple[str, str | None]], step: str, reason: str
 ) -> None:
     live = live_calc(cluster, tmp_path, 3)
     with pytest.raises(DeployError) as caught:
         publish(make_notebook(tmp_path / "bad.ipynb", cells), name="calc", address=cluster.dashboard)
-    assert caught.value.stage == stage
+    assert caught.value.step == step
     assert reason in str(caught.value)
     assert f"Version {live} is still live and unchanged" in str(caught.value)
     assert ask().json()["factor"] == 3
@@ -443,7 +443,7 @@ def test_a_second_publish_at_once_is_refused(cluster: Cluster, home: Path, tmp_p
     live_calc(cluster, tmp_path, 3)
     with store.locked("calc"), pytest.raises(DeployError, match="being published") as caught:
         publish(calc_notebook(tmp_path / "calc.ipynb", 4), address=cluster.dashboard)
-    assert caught.value.stage == "lock"
+    assert caught.value.step == "lock"
     assert ask().json()["factor"] == 3
 
 
@@ -552,8 +552,8 @@ def test_cli_publish_prints_the_url_last_and_json(cluster: Cluster, home: Path, 
                            capture_output=True, text=True, timeout=600)  # fmt: skip
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.strip().splitlines()[-1].split()[0] == URL
-    for stage in ("analyse", "capture", "deploy", "smoke-test", "promote"):
-        assert stage in plain.stderr
+    for step in ("analyse", "capture", "deploy", "smoke-test", "promote"):
+        assert step in plain.stderr
     as_json = subprocess.run([cli, "status", "calc", "--json"], capture_output=True, text=True, timeout=60)
     shown = json.loads(as_json.stdout)
     assert shown["live"] == shown["versions"][-1]["version"]

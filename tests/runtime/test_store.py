@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,25 @@ def test_save_and_load() -> None:
     assert store.names() == ["svc"]
 
 
+def test_a_record_written_by_an_earlier_release_still_loads(home: Path) -> None:
+    # Earlier releases named the publish step a version failed at "failed_stage".
+    folder = home / "services" / "svc"
+    folder.mkdir(parents=True)
+    older = {
+        "name": "svc",
+        "address": "http://h:8265",
+        "versions": [{"version": 1, "status": "failed", "failed_stage": "smoke-test", "error": "differs"}],
+    }
+    (folder / "service.json").write_text(json.dumps(older))
+    loaded = store.load("svc")
+    assert loaded.last_error is not None
+    assert (loaded.last_error.failed_step, loaded.last_error.error) == ("smoke-test", "differs")
+    store.save(loaded)  # written back under the new name only
+    [written] = json.loads((folder / "service.json").read_text())["versions"]
+    assert written["failed_step"] == "smoke-test"
+    assert "failed_stage" not in written
+
+
 def test_unknown_service_lists_the_known_ones() -> None:
     store.save(store.ServiceRecord(name="alpha", address=""))
     with pytest.raises(ServiceNotFoundError, match=r"No service named 'beta'.*services: alpha"):
@@ -43,7 +63,7 @@ def test_a_second_holder_of_the_lock_is_refused() -> None:
         with pytest.raises(DeployError, match="being published, rolled back or deleted right now") as caught:  # noqa: SIM117
             with store.locked("svc"):
                 pass
-        assert caught.value.stage == "lock"
+        assert caught.value.step == "lock"
     with store.locked("svc"):  # released: free again
         pass
 

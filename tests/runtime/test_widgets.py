@@ -35,8 +35,8 @@ def test_panel_publishes_and_endpoint_answers_beside_the_notebook(cluster: Clust
     assert not shown.button.disabled
     result = shown.publish()
     assert result is not None, shown.error
-    for stage in ("analyse", "capture", "deploy", "smoke-test", "promote"):
-        assert f"<b>{stage}</b>" in shown.progress.value
+    for step in ("analyse", "capture", "deploy", "smoke-test", "promote"):
+        assert f"<b>{step}</b>" in shown.progress.value
     assert result["endpoint"] in shown.result.value
     assert "Service page" in shown.result.value
 

@@ -1,12 +1,12 @@
 /**
- * Publishing: where to, how values are captured, the button, then each stage as
+ * Publishing: where to, how values are captured, the button, then each step as
  * it happens and the links the service answers on.
  */
 
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { formatElapsed, jobSummary, stageLabel, stageRows } from '../logic/progress';
+import { formatElapsed, jobSummary, stepLabel, stepRows } from '../logic/progress';
 import { percent } from '../logic/traffic';
 import type { CellserveModel } from '../model';
 import type { IPublishView } from '../publisher';
@@ -89,7 +89,7 @@ function Progress(props: {
   } else {
     summary = view.error ?? '';
   }
-  const rows = job !== null ? stageRows(job) : [];
+  const rows = job !== null ? stepRows(job) : [];
   const capture = job?.capture ?? (view.liveKernel ? 'live kernel' : 'headless');
   return (
     <div className="cellserve-publish-view" data-phase={view.phase}>
@@ -100,9 +100,9 @@ function Progress(props: {
       {rows.length > 0 && (
         <ol className="cellserve-progress">
           {rows.map(row => (
-            <li key={row.stage} data-stage={row.stage} data-status={row.status}>
+            <li key={row.step} data-step={row.step} data-status={row.status}>
               <span className="cellserve-progress-mark" aria-hidden="true" />
-              <span className="cellserve-progress-stage">{row.label}</span>
+              <span className="cellserve-progress-step">{row.label}</span>
               <span className="cellserve-progress-elapsed">
                 {formatElapsed(row.elapsed)}
               </span>
@@ -142,8 +142,8 @@ function Progress(props: {
           {job?.error ? (
             <>
               <strong>
-                {job.error.stage
-                  ? trans.__('Failed at %1', stageLabel(job.error.stage).toLowerCase())
+                {job.error.step
+                  ? trans.__('Failed at %1', stepLabel(job.error.step).toLowerCase())
                   : trans.__('Failed')}
               </strong>
               {job.error.cell !== null && (

@@ -6,12 +6,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import {
-  formatCreated,
-  splitMessage,
-  stageLabel,
-  versionRows
-} from '../logic/progress';
+import { formatCreated, splitMessage, stepLabel, versionRows } from '../logic/progress';
 import { bodyLine, percent, sparklinePath, trafficSummary } from '../logic/traffic';
 import type { CellserveModel, IServiceState } from '../model';
 import { CopyableLink, Section } from './common';
@@ -109,9 +104,9 @@ function Versions(props: {
                     {version.route ?? trans.__('not running')}
                   </span>
                 )}
-                {(version.failed_stage || version.error) && (
+                {(version.failed_step || version.error) && (
                   <VersionError
-                    stage={version.failed_stage ?? null}
+                    step={version.failed_step ?? null}
                     error={version.error ?? ''}
                     trans={trans}
                   />
@@ -264,13 +259,13 @@ function VersionAction(props: {
 
 /** Why a version failed: the first line, and the rest (a replay's differences, a traceback) folded. */
 function VersionError(props: {
-  stage: string | null;
+  step: string | null;
   error: string;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { stage, error, trans } = props;
+  const { step, error, trans } = props;
   const { first, rest } = splitMessage(error);
-  const head = `${stage ? `${stageLabel(stage)}: ` : ''}${first}`;
+  const head = `${step ? `${stepLabel(step)}: ` : ''}${first}`;
   if (!rest) {
     return <div className="cellserve-version-error">{head}</div>;
   }

@@ -1,26 +1,26 @@
 /**
- * Publish progress as the panel shows it: one row per stage, elapsed times and
+ * Publish progress as the panel shows it: one row per step, elapsed times and
  * one-line summaries. Pure functions over the job the server reports.
  */
 
 import type { IPublishJob, IServiceVersion } from '../tokens';
 
-/** How far a stage got. */
-export type StageStatus = 'done' | 'active' | 'failed';
+/** How far a step got. */
+export type StepStatus = 'done' | 'active' | 'failed';
 
-/** One stage of a publish job, its messages in the order they came. */
-export interface IStageRow {
-  stage: string;
+/** One step of a publish job, its messages in the order they came. */
+export interface IStepRow {
+  step: string;
   label: string;
   messages: string[];
-  /** Seconds since the job started, at the stage's latest message. */
+  /** Seconds since the job started, at the step's latest message. */
   elapsed: number;
-  status: StageStatus;
+  status: StepStatus;
 }
 
-/** `smoke_test` → `Smoke test`. */
-export function stageLabel(stage: string): string {
-  const words = stage.replace(/[_-]+/g, ' ').trim();
+/** `smoke-test` → `Smoke test`. */
+export function stepLabel(step: string): string {
+  const words = step.replace(/[_-]+/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -41,43 +41,43 @@ export function formatElapsed(seconds: number): string {
 }
 
 /**
- * The job's stages, one row each in the order they started.
+ * The job's steps, one row each in the order they started.
  *
- * While the job runs its latest stage is active; a failed job marks the stage it
- * failed in (the error's stage, else the latest one).
+ * While the job runs its latest step is active; a failed job marks the step it
+ * failed in (the error's step, else the latest one).
  */
-export function stageRows(job: IPublishJob): IStageRow[] {
-  const rows: IStageRow[] = [];
-  const byStage = new Map<string, IStageRow>();
-  for (const step of job.stages) {
-    let row = byStage.get(step.stage);
+export function stepRows(job: IPublishJob): IStepRow[] {
+  const rows: IStepRow[] = [];
+  const byStep = new Map<string, IStepRow>();
+  for (const reported of job.steps) {
+    let row = byStep.get(reported.step);
     if (row === undefined) {
       row = {
-        stage: step.stage,
-        label: stageLabel(step.stage),
+        step: reported.step,
+        label: stepLabel(reported.step),
         messages: [],
-        elapsed: step.elapsed,
+        elapsed: reported.elapsed,
         status: 'done'
       };
-      byStage.set(step.stage, row);
+      byStep.set(reported.step, row);
       rows.push(row);
     }
-    if (step.message) {
-      row.messages.push(step.message);
+    if (reported.message) {
+      row.messages.push(reported.message);
     }
-    row.elapsed = step.elapsed;
+    row.elapsed = reported.elapsed;
   }
   const last = rows[rows.length - 1];
   if (job.state === 'running' && last !== undefined) {
     last.status = 'active';
   }
   if (job.state === 'failed') {
-    const stage = job.error?.stage;
-    let failed = stage ? byStage.get(stage) : last;
-    if (failed === undefined && stage) {
+    const step = job.error?.step;
+    let failed = step ? byStep.get(step) : last;
+    if (failed === undefined && step) {
       failed = {
-        stage,
-        label: stageLabel(stage),
+        step,
+        label: stepLabel(step),
         messages: [],
         elapsed: last?.elapsed ?? 0,
         status: 'failed'
@@ -91,9 +91,9 @@ export function stageRows(job: IPublishJob): IStageRow[] {
   return rows;
 }
 
-/** Seconds the job has run, as far as its stages tell. */
+/** Seconds the job has run, as far as its steps tell. */
 export function jobElapsed(job: IPublishJob): number {
-  return job.stages.reduce((most, step) => Math.max(most, step.elapsed), 0);
+  return job.steps.reduce((most, step) => Math.max(most, step.elapsed), 0);
 }
 
 /** One line on where the job stands. */
@@ -101,9 +101,9 @@ export function jobSummary(job: IPublishJob): string {
   const elapsed = formatElapsed(jobElapsed(job));
   switch (job.state) {
     case 'running': {
-      const current = job.stages[job.stages.length - 1];
+      const current = job.steps[job.steps.length - 1];
       return current
-        ? `Publishing: ${stageLabel(current.stage).toLowerCase()} (${elapsed})`
+        ? `Publishing: ${stepLabel(current.step).toLowerCase()} (${elapsed})`
         : 'Publishing: starting';
     }
     case 'succeeded':
@@ -113,8 +113,8 @@ export function jobSummary(job: IPublishJob): string {
           : `Published ${job.result.name} version ${job.result.version} in ${elapsed}.`
         : `Published in ${elapsed}.`;
     case 'failed': {
-      const where = job.error?.stage
-        ? ` at ${stageLabel(job.error.stage).toLowerCase()}`
+      const where = job.error?.step
+        ? ` at ${stepLabel(job.error.step).toLowerCase()}`
         : '';
       const cell = job.error?.cell ? ` (cell ${job.error.cell})` : '';
       return `Publishing failed${where}${cell}: ${job.error?.message ?? 'no reason given'}`;
