@@ -19,11 +19,6 @@ from ._kuberay import KUBERAY_VERSION, rayservice
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
 from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
 from ._shipping import ShippedFile, files_to_ship
-from .bundle_files.cellserve_access import digest as token_digest
-from .bundle_files.cellserve_traffic import Reading as TrafficReading
-from .bundle_files.cellserve_traffic import add_exposition as add_metrics_exposition
-from .bundle_files.cellserve_traffic import figures as traffic_figures
-from .bundle_files.cellserve_values import cell_of
 
 __all__ = [
     "KUBERAY_VERSION",
@@ -41,14 +36,11 @@ __all__ = [
     "ShippedFile",
     "StagePlan",
     "StageSettings",
-    "TrafficReading",
-    "add_metrics_exposition",
     "analyse",
     "capture_code",
     "capture_headless",
     "capture_in_kernel",
     "capture_in_namespace",
-    "cell_of",
     "check_notebook",
     "convert",
     "edit_settings",
@@ -62,7 +54,5 @@ __all__ = [
     "setting_value",
     "settings_form_schema",
     "settings_problems",
-    "token_digest",
-    "traffic_figures",
     "write_bundle",
 ]

@@ -20,7 +20,7 @@ from ._names import Flow, block_flow
 from ._notebook import Notebook, Role
 
 _AMBIENT = set(dir(builtins)) | {"__name__", "__doc__"}
-SUPPORT_NAMES = {"display"}  # IPython's, provided in the bundle by cellserve_support
+SUPPORT_NAMES = {"display"}  # IPython's, provided in the bundle by cellserve.bundle.support
 
 
 class Place(NamedTuple):
@@ -121,7 +121,7 @@ def analyse(notebook: Notebook) -> Plan:
 
 RESERVED = {
     "app",
-    "cellserve_support",
+    "cellserve",
     "service_spec",
     "preprocessing_stage",
     "predict_stage",

@@ -21,21 +21,11 @@ from ._files import dockerfile, readme, requirements, serve_config
 from ._generate import render_app
 from ._notebook import read_notebook
 from ._page import write_page_parts
+from ._service_code import copy_service_code
 from ._shipping import ShippedFile, files_to_ship
 
 MANIFEST = "cellserve.json"
 FILES = "files"  # the notebook's files the service reads; the replicas run in this folder
-_SUPPORT_FILES = (
-    "cellserve_support.py",
-    "cellserve_values.py",
-    "cellserve_request.py",
-    "cellserve_access.py",
-    "cellserve_traffic.py",
-    "cellserve_log.py",
-    "cellserve_canary.py",
-    "cellserve_page.py",
-    "cellserve_page.html",
-)
 Progress = Callable[[str], None]
 STEP_MESSAGES = {
     "read": "Reading the notebook",
@@ -117,8 +107,7 @@ def write_bundle(plan: Plan, capture: Capture, out: Path, *, base_image: str | N
     }
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
-    for name in _SUPPORT_FILES:
-        shutil.copyfile(Path(__file__).parent / "bundle_files" / name, out / name)
+    copy_service_code(out)
     write_page_parts(plan.notebook, out)
     _copy_local_modules(plan, capture, out)
     _copy_files(plan, shipped, out)

@@ -25,6 +25,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from cellserve.exceptions import CaptureError
 
 from ._analysis import Plan
+from ._service_code import service_source
 
 _HERE = Path(__file__).parent
 _SYSTEM_FOLDERS = (
@@ -131,7 +132,7 @@ def archive_code(plan: Plan, output_count: int | None, chunk_bytes: int) -> str:
 
 def _library() -> str:
     """The kernel side of a capture: the bundle's value conversions, then the capture itself."""
-    values = (_HERE / "bundle_files" / "cellserve_values.py").read_text()
+    values = service_source("values.py")
     kernel_side = (_HERE / "_kernel_capture.py").read_text().replace("from __future__ import annotations\n", "")
     return values + kernel_side
 

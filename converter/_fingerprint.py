@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ._service_code import PACKAGE, service_files
+
 _VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "jupyter")
 
 
@@ -65,9 +67,12 @@ def _installed_version(distribution: str) -> str:
 
 @functools.cache
 def _converter_digest() -> str:
-    """cellserve's converter itself: another cellserve may write another bundle from the same notebook."""
+    """cellserve's converter itself and the code it puts into a bundle (cellserve.bundle): another cellserve
+    may write another bundle from the same notebook."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
     for path in sorted(p for p in here.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".html")):
         digest.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes())
+    for file in service_files():
+        digest.update(f"{PACKAGE}/{file.name}".encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()

@@ -113,5 +113,6 @@ def _stage_fields(plan: Plan, stage: StagePlan) -> list[tuple[str, str]]:
     ]
     if stage.role is Role.PREDICT and settings.batch is not None:
         batch = settings.batch
-        fields.append(("batch", f"cellserve_support.Batch(max_size={batch.max_size!r}, wait_ms={batch.wait_ms!r})"))
+        batching = f"cellserve.bundle.support.Batch(max_size={batch.max_size!r}, wait_ms={batch.wait_ms!r})"
+        fields.append(("batch", batching))
     return fields

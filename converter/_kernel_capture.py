@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # at run time, cellserve_values' source is executed just before this code
-    from cellserve.converter.bundle_files.cellserve_values import batch_items, to_jsonable
+if TYPE_CHECKING:  # at run time, the source of cellserve.bundle's values.py is executed just before this code
+    from cellserve.bundle import batch_items, to_jsonable
 _EXCLUDED_DISTRIBUTIONS = {"ray", "cellserve"}
 _FILE_WATCH = "cellserve_file_watch"  # the module _kernel_files.watch registers, when the run installed it
 

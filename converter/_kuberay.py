@@ -121,7 +121,8 @@ def _container(role: str, image: str, cpus: int, memory_gib: int, gpus: int, *, 
     container: dict[str, Any] = {
         "name": role,
         "image": image,
-        # Ray's workers import the service's app.py (import_path app:app) from the image's service folder.
+        # Ray's workers import the service's app.py (import_path app:app) and the cellserve.bundle it imports from
+        # the image's service folder.
         "env": [{"name": "PYTHONPATH", "value": SERVICE_DIR}],
         "resources": {"requests": dict(resources), "limits": dict(resources)},
     }

@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from cellserve.converter import traffic_figures
+from cellserve.bundle import traffic_figures
 from cellserve.exceptions import CellserveError, ClusterError, DeployError, ServiceNotFoundError
 
 from . import _capacity as capacity

@@ -2,7 +2,7 @@
 
 Every node of a Ray cluster exports its processes' metrics in Prometheus' text format at
 ``http://<node ip>:<metrics export port>/metrics``; the dashboard says where (``/nodes?view=summary``).
-What counts and how the figures are computed is the bundle's ``cellserve_traffic`` (the service page
+What counts and how the figures are computed is ``cellserve.bundle``'s (the code a service runs: its service page
 shows the same figures); here, where to read them.
 """
 
@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from cellserve.converter import TrafficReading, add_metrics_exposition
+from cellserve.bundle import TrafficReading, add_metrics_exposition
 from cellserve.exceptions import ClusterError
 
 from ._clusters import Cluster

@@ -309,7 +309,7 @@ def _foreign_serve(starter: str) -> str:
     return (
         f"Serve on this cluster was started by `{starter}`. Ray builds every application in that program's job, "
         "with its working directory ahead of the application's own files: a file there named like one of the "
-        "service's modules (app.py, cellserve_*.py) is imported in its place. If the service fails or answers "
+        "service's modules (app.py, the package cellserve) is imported in its place. If the service fails or answers "
         "wrongly, stop Serve there (`serve shutdown`: it stops every application, cellserve's too) and publish "
         "again; cellserve then starts Serve itself."
     )

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter import cell_of
+from cellserve.bundle import cell_of
 from cellserve.exceptions import ClusterError, DeployError
 
 from ._clusters import Cluster

@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from cellserve.converter import token_digest
+from cellserve.bundle import token_digest
 
 from . import _store as store
 

@@ -7,7 +7,9 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["cellserve", "cellserve.converter", "cellserve.runtime", "cellserve.exceptions"])
+@pytest.mark.parametrize(
+    "name", ["cellserve", "cellserve.bundle", "cellserve.converter", "cellserve.runtime", "cellserve.exceptions"]
+)
 def test_all_matches_exports(name: str) -> None:
     module = importlib.import_module(name)
     public = {n for n in vars(module) if not n.startswith("_") and not _is_submodule(module, n)}

@@ -136,6 +136,14 @@ def test_builtins_and_display_need_nothing(tmp_path: Path) -> None:
         ([("x = payload", "predict")], "the last predict cell must end with an expression"),
         ([("y = 1\ny", "predict"), ("z = 2", "predict")], "cell 2 (predict): the last predict cell must end"),
         ([("app = 1", None), ("app + payload", "predict")], "cell 1: the service needs the name 'app'"),
+        (
+            [("cellserve = 2", None), ("cellserve * payload", "predict")],
+            "cell 1: the service needs the name 'cellserve'",
+        ),
+        (
+            [("import cellserve", None), ("cellserve.__version__", "predict")],
+            "the name 'cellserve', which the generated",
+        ),
     ],
 )
 def test_analysis_errors_name_the_cell_and_line(tmp_path: Path, cells: Cells, message: str) -> None:
@@ -185,7 +193,7 @@ def test_batching_needs_values_handed_from_preprocessing(tmp_path: Path, cells: 
 def test_a_batched_predict_stage_is_generated_with_its_batch_and_room_for_it(tmp_path: Path) -> None:
     cells: Cells = [("x = payload['x']", "preprocessing"), ("[v * 2 for v in x]", "predict")]
     app = render_app(plan_of(tmp_path, cells, {"batch": {"max_size": 16, "wait_ms": 2}}))
-    assert "batch=cellserve_support.Batch(max_size=16, wait_ms=2.0)," in app
+    assert "batch=cellserve.bundle.support.Batch(max_size=16, wait_ms=2.0)," in app
     # predict may work on a whole batch at once (its default is 8); preprocessing keeps its own default.
     assert app.count("max_ongoing=16,") == 1
     assert app.count("max_ongoing=8,") == 1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
+import cellserve.bundle
 from cellserve.converter import analyse, capture_code, capture_in_namespace, convert, read_notebook
 from cellserve.converter._capture import read_report
 from cellserve.exceptions import BundleError, CaptureError
@@ -29,6 +33,40 @@ def test_bundle_has_the_fixed_files(digits: Path) -> None:
     for name in ("serve.yaml", "requirements.txt", "Dockerfile", "example_request.json",
                  "expected_response.json", "README.md", "app.py", "captured/predict.pkl"):  # fmt: skip
         assert (digits / name).is_file(), name
+
+
+def test_the_bundle_carries_cellserve_bundle_under_a_cellserve_that_imports_nothing(digits: Path) -> None:
+    source = Path(cellserve.bundle.__file__).parent
+    modules = sorted(p.name for p in source.iterdir() if p.suffix in (".py", ".html"))
+    carried = sorted(p.relative_to(digits).as_posix() for p in (digits / "cellserve").rglob("*") if p.is_file())
+    assert carried == ["cellserve/__init__.py", *(f"cellserve/bundle/{name}" for name in modules)]
+    for name in modules:
+        assert (digits / "cellserve" / "bundle" / name).read_bytes() == (source / name).read_bytes(), name
+    top = ast.parse((digits / "cellserve" / "__init__.py").read_text())
+    assert [type(node) for node in top.body] == [ast.Expr]  # a docstring, nothing else
+
+
+def test_a_replica_imports_the_bundles_cellserve_where_cellserve_is_installed_too(digits: Path) -> None:
+    """Ray puts the bundle's folder first on a replica's path; this Python has the real cellserve installed. app.py
+    and everything of cellserve it imports come from the bundle."""
+    script = (
+        "import importlib.util, json, sys\n"
+        "installed = importlib.util.find_spec('cellserve').origin\n"
+        f"sys.path.insert(0, {str(digits)!r})\n"
+        "import app\n"
+        "ours = [m for m in sys.modules if m.split('.')[0] == 'cellserve']\n"
+        "loaded = {m: getattr(sys.modules[m], '__file__', None) for m in ours}\n"
+        "print(json.dumps({'installed': installed, 'app': app.__file__, 'loaded': loaded}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=digits.parent, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert not Path(found["installed"]).is_relative_to(digits)  # the check means something: cellserve is installed
+    assert Path(found["app"]) == digits / "app.py"
+    assert {"cellserve", "cellserve.bundle", "cellserve.bundle.support"} <= set(found["loaded"])
+    assert all(Path(file).is_relative_to(digits / "cellserve") for file in found["loaded"].values()), found["loaded"]
 
 
 def test_serve_config_is_accepted_by_rays_schema(digits: Path) -> None:
@@ -243,4 +281,4 @@ def test_the_batched_example_expects_the_first_answer_of_the_batch_the_notebook_
     assert shown.startswith("[{'digit': ")  # a batch of one, as saved
     assert shown.count("'digit'") == 1
     assert f"'digit': {expected['digit']}," in shown
-    assert "batch=cellserve_support.Batch(max_size=32, wait_ms=5.0)" in (bundle / "app.py").read_text()
+    assert "batch=cellserve.bundle.support.Batch(max_size=32, wait_ms=5.0)" in (bundle / "app.py").read_text()

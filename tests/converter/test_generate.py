@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from cellserve.bundle import cell_of
 from cellserve.converter import analyse, read_notebook
 from cellserve.converter._generate import render_app
-from cellserve.converter.bundle_files.cellserve_values import cell_of
 from tests.notebooks import make_notebook
 
 
@@ -88,10 +88,10 @@ def test_each_example_reads_as_a_ray_serve_app_with_no_undefined_name(example: s
         t.id for node in ast.walk(tree) if isinstance(node, ast.Assign) for t in node.targets if hasattr(t, "id")
     }
     assert {"service_spec", "preprocessing_stage", "predict_stage", "app"} <= assigned
-    assert "cellserve_support.Preprocessing.options(" in source  # the ingress deployment, bound into app
+    assert "cellserve.bundle.support.Preprocessing.options(" in source  # the ingress deployment, bound into app
     assert ".bind(" in source
-    assert "import cellserve_support\n" in source
-    assert "import cellserve_support as" not in source
+    assert "\nimport cellserve.bundle.support\n" in source  # by the name it has outside a bundle too
+    assert "import cellserve.bundle.support as" not in source
 
 
 def test_the_layout_written_is_the_one_the_settings_ask(tmp_path: Path) -> None:
@@ -100,7 +100,10 @@ def test_the_layout_written_is_the_one_the_settings_ask(tmp_path: Path) -> None:
     separate = render_app(analyse(read_notebook(make_notebook(tmp_path / "b.ipynb", cells, {"stages": "separate"}))))
     assert "Preprocessing.options(name='service', **predict_options)" in one
     assert "Predict.options" not in one
-    assert "predict_deployment = cellserve_support.Predict.options(**predict_options).bind(predict_stage)" in separate
+    assert (
+        "predict_deployment = cellserve.bundle.support.Predict.options(**predict_options).bind(predict_stage)"
+        in separate
+    )
     assert "name='service'" not in separate
     assert "if one_deployment:" not in one + separate  # the choice at start is only for an 'if-available' GPU
 

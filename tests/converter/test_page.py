@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,20 +16,13 @@ from cellserve.converter._notebook import read_notebook
 from cellserve.converter._page import cells_html, description_html, sanitize
 from tests.notebooks import make_notebook
 
-BUNDLE_FILES = Path(__file__).resolve().parents[2] / "converter" / "bundle_files"
-
 
 @pytest.fixture(scope="module")
-def bundle_modules() -> Iterator[tuple[ModuleType, ModuleType]]:
-    """cellserve_page and cellserve_access as a service imports them: top-level modules of the bundle."""
-    sys.path.insert(0, str(BUNDLE_FILES))
-    try:
-        import cellserve_access
-        import cellserve_page
+def bundle_modules() -> tuple[ModuleType, ModuleType]:
+    """cellserve.bundle's page and access modules, by the names a service imports them by too."""
+    from cellserve.bundle import access, page
 
-        yield cellserve_page, cellserve_access
-    finally:
-        sys.path.remove(str(BUNDLE_FILES))
+    return page, access
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Reading a request before user code runs (cellserve_request, shipped in every bundle): hostile bodies get a
+"""Reading a request before user code runs (cellserve.bundle.request, shipped in every bundle): hostile bodies get a
 4xx that says what is wrong, and the shape check names the field."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from cellserve.converter.bundle_files.cellserve_request import (
+from cellserve.bundle import infer_schema
+from cellserve.bundle.request import (
     MAX_DEPTH,
     RequestChecker,
     RequestError,
     check_schema,
     parse,
 )
-from cellserve.converter.bundle_files.cellserve_values import infer_schema
 
 EXAMPLE = {"pixels": [0.0, 1.5], "name": "a", "flags": {"fast": True}, "extra": None}
 

@@ -1,14 +1,12 @@
-"""JSON conversion of predictions and the inferred request schema (cellserve_values, shipped in every bundle)."""
+"""JSON conversion of predictions and the inferred request schema (cellserve.bundle.values, shipped in every
+bundle)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
 import enum
-import importlib.util
 import math
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -16,19 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-PATH = Path(__file__).resolve().parents[2] / "converter" / "bundle_files" / "cellserve_values.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cellserve_values", PATH)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-values = _load()
+from cellserve.bundle import batch_items, to_jsonable
 
 
 @dataclasses.dataclass
@@ -62,16 +48,16 @@ class Colour(enum.Enum):
     ],
 )
 def test_to_jsonable(value: Any, expected: Any) -> None:
-    assert values.to_jsonable(value) == expected
+    assert to_jsonable(value) == expected
 
 
 def test_not_json_is_a_clear_type_error() -> None:
     with pytest.raises(TypeError, match=r"cannot turn a builtins.object into JSON"):
-        values.to_jsonable(object())
+        to_jsonable(object())
 
 
 def test_infinite_floats_become_null() -> None:
-    assert values.to_jsonable([math.inf, 1.0]) == [None, 1.0]
+    assert to_jsonable([math.inf, 1.0]) == [None, 1.0]
 
 
 @pytest.mark.parametrize(
@@ -90,5 +76,5 @@ def test_infinite_floats_become_null() -> None:
     ],
 )
 def test_a_batch_answer_splits_into_one_item_per_request(answer: Any, items: list[Any] | None) -> None:
-    found = values.batch_items(answer)
-    assert (None if found is None else [values.to_jsonable(item) for item in found]) == items
+    found = batch_items(answer)
+    assert (None if found is None else [to_jsonable(item) for item in found]) == items

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from cellserve.converter import TrafficReading as Reading
-from cellserve.converter import add_metrics_exposition as add_exposition
-from cellserve.converter import traffic_figures as figures
-from cellserve.converter.bundle_files.cellserve_traffic import quantile
+from cellserve.bundle import TrafficReading as Reading
+from cellserve.bundle import add_metrics_exposition as add_exposition
+from cellserve.bundle import traffic_figures as figures
+from cellserve.bundle.traffic import quantile
 from cellserve.runtime import delete, publish, traffic
 from cellserve.runtime._clusters import connect
 from cellserve.runtime._metrics import read

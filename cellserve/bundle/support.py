@@ -1,9 +1,9 @@
 """Ray Serve plumbing for a cellserve service: HTTP routes, stages and errors.
 
-This file is copied into every service bundle; ``app.py`` holds the notebook's
+Every service bundle carries this package as ``cellserve/bundle/``; ``app.py`` holds the notebook's
 cells and binds the deployments below (:class:`Preprocessing`, the HTTP ingress, and
 :class:`Predict`) into the application. Only Ray Serve (with FastAPI) and cloudpickle
-are needed to run it: cellserve itself is not.
+are needed to run it: the rest of cellserve is not.
 """
 
 import asyncio
@@ -25,15 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import cellserve_page as page
 import cloudpickle
 import ray
-from cellserve_access import COOKIE, Access, owner_refusal
-from cellserve_canary import FORWARDED, Canary, Forwarder
-from cellserve_log import Logger
-from cellserve_request import RequestChecker, RequestError, parse
-from cellserve_traffic import Reading, add_exposition, figures
-from cellserve_values import batch_items, cell_of, infer_schema, to_jsonable
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.responses import JSONResponse as _StarletteJSON
@@ -42,10 +35,18 @@ from ray.exceptions import RayActorError
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
+from . import page
+from .access import COOKIE, Access, owner_refusal
+from .canary import FORWARDED, Canary, Forwarder
+from .log import Logger
+from .request import RequestChecker, RequestError, parse
+from .traffic import Reading, add_exposition, figures
+from .values import batch_items, cell_of, infer_schema, to_jsonable
+
 logger = logging.getLogger("ray.serve")
 CHECK = "x-cellserve-check"  # cellserve's own requests (smoke test, replay): not logged, never split
 PINNED_SCOPE = "cellserve.pinned"  # ASGI scope key: the request came by a pinned route (/v/<N>/…)
-HERE = Path(__file__).resolve().parent
+BUNDLE = Path(__file__).resolve().parents[2]  # the bundle's folder: this file is <bundle>/cellserve/bundle/support.py
 
 
 class JSONResponse(_StarletteJSON):
@@ -132,10 +133,10 @@ class ServiceSpec:
     request_timeout_s: float | None = None
 
     def example(self) -> Any:
-        return json.loads((HERE / "example_request.json").read_text())
+        return json.loads((BUNDLE / "example_request.json").read_text())
 
     def expected(self) -> Any:
-        path = HERE / "expected_response.json"
+        path = BUNDLE / "expected_response.json"
         return json.loads(path.read_text()) if path.is_file() else None
 
     def release(self) -> dict[str, Any]:
@@ -144,7 +145,7 @@ class ServiceSpec:
         return _release()
 
     def settings(self) -> dict[str, Any]:
-        path = HERE / "cellserve.json"
+        path = BUNDLE / "cellserve.json"
         found: dict[str, Any] = json.loads(path.read_text()).get("settings", {}) if path.is_file() else {}
         return found
 
@@ -161,7 +162,7 @@ class ServiceSpec:
 def _enter_files() -> None:
     """Run in files/, where the notebook's files are at their paths relative to the notebook, so that a
     cell's own relative path works (and what it writes stays in the replica)."""
-    files = HERE / "files"
+    files = BUNDLE / "files"
     if files.is_dir() and Path.cwd() != files:
         sys.path[:] = [os.path.abspath(entry or ".") for entry in sys.path]  # imports keep working after the move
         os.chdir(files)
@@ -174,7 +175,7 @@ class Stage:
         self.spec = spec
         _enter_files()
         module = sys.modules[spec.function.__module__]
-        captured = HERE / "captured" / f"{spec.name}.pkl"
+        captured = BUNDLE / "captured" / f"{spec.name}.pkl"
         if captured.exists():
             module.__dict__.update(cloudpickle.loads(captured.read_bytes()))
         self.gpu_ids = [str(gpu) for gpu in ray.get_gpu_ids()] if ray.is_initialized() else []
@@ -502,7 +503,7 @@ class Preprocessing:
             )
             return _error(503, "overloaded", message, headers={"Retry-After": "1"})
         except RequestError as problem:
-            extra = {"field": problem.field} if problem.field else {}
+            extra: dict[str, Any] = {"field": problem.field} if problem.field else {}
             return _error(problem.status, problem.kind, problem.message, **extra)
         except TimeoutError:
             return _error(

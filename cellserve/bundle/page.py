@@ -18,11 +18,11 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from cellserve_values import infer_schema
+from .values import infer_schema
 
-HERE = Path(__file__).resolve().parent
-PAGE_DIR = HERE / "page"
-_TEMPLATE = Template((HERE / "cellserve_page.html").read_text(encoding="utf-8"))
+BUNDLE = Path(__file__).resolve().parents[2]  # the bundle's folder: this file is <bundle>/cellserve/bundle/page.py
+PAGE_DIR = BUNDLE / "page"
+_TEMPLATE = Template((Path(__file__).with_name("page.html")).read_text(encoding="utf-8"))
 DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon.png": "image/png"}
 
 
