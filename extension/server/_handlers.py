@@ -14,6 +14,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from cellserve.converter import (
+    Role,
     ServiceSettings,
     capture_in_kernel,
     check_notebook,
@@ -121,6 +122,16 @@ class ClusterAddressHandler(CellserveHandler):
             self.reply({"error": str(exc)})
             return
         self.reply({"error": None})
+
+
+class RolesHandler(CellserveHandler):
+    """The cell roles in the order the service runs them, each with the tag that gives it a cell
+    (``{"roles": [{"name": "setup", "tag": "cellserve:setup"}, …]}``): the converter's own, for the sidebar."""
+
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        self.reply({"roles": [{"name": role.value, "tag": role.tag} for role in Role]})
 
 
 class CheckHandler(CellserveHandler):
@@ -303,6 +314,7 @@ def register(server_app: Any) -> None:
         ("settings/problems", SettingsProblemsHandler),
         ("check", CheckHandler),
         ("cluster-address", ClusterAddressHandler),
+        ("roles", RolesHandler),
         ("publish", PublishHandler),
         (r"publish/(?P<job_id>[0-9a-f]+)", PublishJobHandler),
         (rf"services/{NAME}", ServiceHandler),

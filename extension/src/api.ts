@@ -7,6 +7,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { isMissingApi, responseMessage } from './logic/errors';
+import { roleTable } from './logic/roles';
 import type { ISettingProblem, JsonObject } from './logic/settings';
 import type {
   ICanary,
@@ -79,6 +80,8 @@ function service(name: string, rest = ''): string {
 
 /** The calls the panel makes. */
 export const api = {
+  /** The cell roles in the order the service runs them, with the tag of each. */
+  roles: () => requestAPI<unknown>('roles').then(roleTable),
   /** The settings' schema shaped for the form. */
   settingsForm: () => requestAPI<{ schema: JsonObject }>('settings/form'),
   /** What the server's settings model says of `settings` (the metadata `cellserve`). */

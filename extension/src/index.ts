@@ -20,6 +20,7 @@ import { CellserveModel } from './model';
 import { NotebookWatcher, setCellRole, targetCells } from './notebook';
 import { createSidebar, CellserveView, PANEL_ID } from './panel';
 import { Publisher } from './publisher';
+import { roleTag } from './logic/roles';
 import type { Role } from './logic/roles';
 import { CommandIDs, PLUGIN_ID } from './tokens';
 
@@ -52,7 +53,7 @@ function activate(
     let watcher = watchers.get(panel);
     if (watcher === undefined) {
       const created = new NotebookWatcher(panel);
-      const markers = new CellMarkers(created);
+      const markers = new CellMarkers(created, model);
       watchers.set(panel, created);
       panel.disposed.connect(() => {
         markers.dispose();
@@ -63,8 +64,6 @@ function activate(
     }
     return watcher;
   };
-  tracker.forEach(panel => void watch(panel));
-  tracker.widgetAdded.connect((_, panel) => void watch(panel));
 
   const publisher = new Publisher();
   const model = new CellserveModel({
@@ -72,6 +71,10 @@ function activate(
     watcherOf: watch,
     activate: panel => app.shell.activateById(panel.id)
   });
+  tracker.forEach(panel => void watch(panel));
+  tracker.widgetAdded.connect((_, panel) => void watch(panel));
+  // The converter decides the cell roles and their tags: asked once, without holding up the start.
+  void model.loadRoles();
   let logs: LogsOpener | null = null;
   const view = new CellserveView(model, trans, {
     confirmDelete: name => confirmDelete(name, trans),
@@ -150,42 +153,37 @@ function addCommands(
     const notebook = tracker.currentWidget?.content;
     if (notebook && writable()) {
       for (const cell of targetCells(notebook)) {
-        setCellRole(cell, role);
+        setCellRole(cell, model.roleTable, role);
       }
     }
   };
-  const roleCommands: [string, Role | null, string, string][] = [
-    [
-      CommandIDs.tagSetup,
-      'setup',
-      trans.__('Give Cell the Setup Role'),
-      trans.__('Tag the selected cells cellserve:setup')
-    ],
+  // The commands (and their shortcuts) name a role; the server's table gives its tag.
+  const roleCommands: [string, Role | null, string][] = [
+    [CommandIDs.tagSetup, 'setup', trans.__('Give Cell the Setup Role')],
     [
       CommandIDs.tagPreprocessing,
       'preprocessing',
-      trans.__('Give Cell the Preprocessing Role'),
-      trans.__('Tag the selected cells cellserve:preprocessing')
+      trans.__('Give Cell the Preprocessing Role')
     ],
-    [
-      CommandIDs.tagPredict,
-      'predict',
-      trans.__('Give Cell the Predict Role'),
-      trans.__('Tag the selected cells cellserve:predict')
-    ],
-    [
-      CommandIDs.untag,
-      null,
-      trans.__('Remove Cell Role'),
-      trans.__('Remove the cellserve role tag of the selected cells')
-    ]
+    [CommandIDs.tagPredict, 'predict', trans.__('Give Cell the Predict Role')],
+    [CommandIDs.untag, null, trans.__('Remove Cell Role')]
   ];
-  for (const [id, role, label, caption] of roleCommands) {
+  const tagOf = (role: Role) => roleTag(model.roleTable, role);
+  model.roleTableChanged.connect(() => commands.notifyCommandChanged());
+  for (const [id, role, label] of roleCommands) {
     commands.addCommand(id, {
       label,
-      caption,
+      caption: () => {
+        if (role === null) {
+          return trans.__('Remove the cellserve role tag of the selected cells');
+        }
+        const tag = tagOf(role);
+        return tag === null
+          ? trans.__('The server names no role %1', role)
+          : trans.__('Tag the selected cells %1', tag);
+      },
       describedBy: noArgs,
-      isEnabled: writable,
+      isEnabled: () => writable() && (role === null || tagOf(role) !== null),
       execute: () => giveRole(role)
     });
   }

@@ -6,8 +6,10 @@
 
 import type { Cell } from '@jupyterlab/cells';
 import type { IDisposable } from '@lumino/disposable';
+import type { ISignal } from '@lumino/signaling';
 
-import { ROLES, rolesOfTags } from './logic/roles';
+import { rolesOfTags } from './logic/roles';
+import type { IRoleTable } from './logic/roles';
 import { cellTags } from './notebook';
 import type { NotebookChange, NotebookWatcher } from './notebook';
 
@@ -17,10 +19,10 @@ export function markerClass(role: string): string {
 }
 
 /** Mark one cell node with the roles its tags give. */
-export function markCell(cell: Cell): void {
-  const roles = rolesOfTags(cellTags(cell.model));
-  for (const role of ROLES) {
-    cell.node.classList.toggle(markerClass(role), roles.includes(role));
+export function markCell(cell: Cell, table: IRoleTable): void {
+  const roles = rolesOfTags(table, cellTags(cell.model));
+  for (const role of table.roles) {
+    cell.node.classList.toggle(markerClass(role.name), roles.includes(role.name));
   }
   if (roles.length > 0) {
     cell.node.dataset.cellserveRole = roles.join(' ');
@@ -29,10 +31,20 @@ export function markCell(cell: Cell): void {
   }
 }
 
+/** Where the markers read the role table, and hear that it arrived. */
+export interface IRoleSource {
+  readonly roleTable: IRoleTable;
+  readonly roleTableChanged: ISignal<unknown, IRoleTable>;
+}
+
 /** Keeps the markers of one notebook's cells in step with their tags. */
 export class CellMarkers implements IDisposable {
-  constructor(private readonly _watcher: NotebookWatcher) {
+  constructor(
+    private readonly _watcher: NotebookWatcher,
+    private readonly _roles: IRoleSource
+  ) {
     _watcher.changed.connect(this._onChange, this);
+    _roles.roleTableChanged.connect(this._markAll, this);
     this._markAll();
   }
 
@@ -46,6 +58,7 @@ export class CellMarkers implements IDisposable {
     }
     this._isDisposed = true;
     this._watcher.changed.disconnect(this._onChange, this);
+    this._roles.roleTableChanged.disconnect(this._markAll, this);
   }
 
   private _onChange(_: NotebookWatcher, change: NotebookChange): void {
@@ -56,7 +69,7 @@ export class CellMarkers implements IDisposable {
 
   private _markAll(): void {
     for (const cell of this._watcher.panel.content.widgets) {
-      markCell(cell);
+      markCell(cell, this._roles.roleTable);
     }
   }
 

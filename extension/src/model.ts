@@ -11,11 +11,13 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { VDomModel } from '@jupyterlab/ui-components';
 import { JSONExt } from '@lumino/coreutils';
 import type { ReadonlyPartialJSONValue } from '@lumino/coreutils';
+import { Signal } from '@lumino/signaling';
+import type { ISignal } from '@lumino/signaling';
 
 import { api, ApiError } from './api';
 import type { IPublishOptions } from './api';
-import { groupByRole, rolesOfTags } from './logic/roles';
-import type { Role, RoleGroups } from './logic/roles';
+import { groupByRole, NO_ROLES, rolesOfTags } from './logic/roles';
+import type { IRoleTable, Role, RoleGroups } from './logic/roles';
 import { addReading } from './logic/traffic';
 import type { TrafficHistory } from './logic/traffic';
 import {
@@ -97,6 +99,22 @@ export class CellserveModel extends VDomModel {
     return this._panel?.context.path ?? '';
   }
 
+  /** The cell roles there are, in the order the service runs them, with their tags (none until the server answered). */
+  get roleTable(): IRoleTable {
+    return this._roleTable;
+  }
+
+  /** Why the server named no cell roles, or null. */
+  get rolesError(): string | null {
+    return this._rolesError;
+  }
+
+  /** The role table arrived from the server. */
+  get roleTableChanged(): ISignal<this, IRoleTable> {
+    return this._roleTableChanged;
+  }
+
+  /** The notebook's tagged cells, by role. */
   get roles(): RoleGroups {
     return this._roles;
   }
@@ -112,7 +130,7 @@ export class CellserveModel extends VDomModel {
   /** Roles of the active cell. */
   get activeRoles(): Role[] {
     const cell = this._panel?.content.activeCell;
-    return cell ? rolesOfTags(cellTags(cell.model)) : [];
+    return cell ? rolesOfTags(this.roleTable, cellTags(cell.model)) : [];
   }
 
   /** How many cells a role button acts on. */
@@ -286,7 +304,7 @@ export class CellserveModel extends VDomModel {
     this._checkSequence++;
     this._check = { running: false, result: null, error: null };
     this._service = null;
-    this._roles = groupByRole([]);
+    this._roles = groupByRole(this.roleTable, []);
     this._settings = {};
     this._problems = [];
     this._settingsSequence++;
@@ -321,8 +339,20 @@ export class CellserveModel extends VDomModel {
       return;
     }
     for (const cell of targetCells(notebook)) {
-      setCellRole(cell, role);
+      setCellRole(cell, this.roleTable, role);
     }
+  }
+
+  /** Ask the server which cell roles there are and which tag gives each (once, at activation). */
+  async loadRoles(): Promise<void> {
+    try {
+      this._roleTable = await api.roles();
+      this._rolesError = null;
+    } catch (error) {
+      this._rolesError = messageOf(error);
+    }
+    this._roleTableChanged.emit(this._roleTable);
+    this._listRoles();
   }
 
   /** Select cell `number` (1-based) in the notebook and scroll to it. */
@@ -574,7 +604,7 @@ export class CellserveModel extends VDomModel {
 
   private _listRoles(): void {
     const notebook = this._panel?.content;
-    this._roles = groupByRole(notebook ? cellSummaries(notebook) : []);
+    this._roles = groupByRole(this.roleTable, notebook ? cellSummaries(notebook) : []);
     this.stateChanged.emit();
   }
 
@@ -712,7 +742,10 @@ export class CellserveModel extends VDomModel {
 
   private _panel: NotebookPanel | null = null;
   private _watcher: NotebookWatcher | null = null;
-  private _roles: RoleGroups = groupByRole([]);
+  private _roles: RoleGroups = {};
+  private _roleTable: IRoleTable = NO_ROLES;
+  private _rolesError: string | null = null;
+  private _roleTableChanged = new Signal<this, IRoleTable>(this);
   private _settings: JsonObject = {};
   private _problems: ISettingProblem[] = [];
   private _settingsSequence = 0;

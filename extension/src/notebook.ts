@@ -10,7 +10,7 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
 import { asTags, withRole } from './logic/roles';
-import type { ICellSummary, Role } from './logic/roles';
+import type { ICellSummary, IRoleTable, Role } from './logic/roles';
 
 /** The tags of a cell model. */
 export function cellTags(cell: ICellModel): string[] {
@@ -29,10 +29,14 @@ export function cellSummaries(notebook: Notebook): ICellSummary[] {
   }));
 }
 
-/** Give a cell `role` (null: none), keeping its other tags. */
-export function setCellRole(cell: ICellModel, role: Role | null): void {
+/** Give a cell `role` of `table` (null: none), keeping its other tags. */
+export function setCellRole(
+  cell: ICellModel,
+  table: IRoleTable,
+  role: Role | null
+): void {
   const before = cellTags(cell);
-  const after = withRole(before, role);
+  const after = withRole(table, before, role);
   if (after.length === before.length && after.every((tag, i) => tag === before[i])) {
     return;
   }

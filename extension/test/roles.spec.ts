@@ -3,11 +3,36 @@ import {
   countTagged,
   firstLine,
   groupByRole,
+  isRole,
+  NO_ROLES,
+  roleNames,
   roleOfTag,
   rolesOfTags,
+  roleTable,
   roleTag,
   withRole
 } from '../src/logic/roles';
+import answer from './roles.json';
+
+/** The server's answer to `GET cellserve/roles` (tests/jupyter checks that it still is). */
+const table = roleTable(answer);
+
+describe('roleTable', () => {
+  it('reads the roles in the order the service runs them', () => {
+    expect(roleNames(table)).toEqual(['setup', 'preprocessing', 'predict']);
+  });
+
+  it.each([
+    null,
+    {},
+    { roles: 'predict' },
+    { roles: [{ name: 'predict' }] },
+    { roles: [{ name: '', tag: 'cellserve:' }] },
+    { roles: [null] }
+  ])('refuses %j', value => {
+    expect(() => roleTable(value)).toThrow();
+  });
+});
 
 describe('roleTag and roleOfTag', () => {
   it.each([
@@ -15,8 +40,9 @@ describe('roleTag and roleOfTag', () => {
     ['preprocessing', 'cellserve:preprocessing'],
     ['predict', 'cellserve:predict']
   ] as const)('%s is tagged %s and read back', (role, tag) => {
-    expect(roleTag(role)).toBe(tag);
-    expect(roleOfTag(tag)).toBe(role);
+    expect(roleTag(table, role)).toBe(tag);
+    expect(roleOfTag(table, tag)).toBe(role);
+    expect(isRole(table, role)).toBe(true);
   });
 
   it.each([
@@ -26,7 +52,25 @@ describe('roleTag and roleOfTag', () => {
     'Cellserve:predict',
     'x-cellserve:predict'
   ])('reads no role from %j', tag => {
-    expect(roleOfTag(tag)).toBeNull();
+    expect(roleOfTag(table, tag)).toBeNull();
+  });
+});
+
+describe('a role the table lacks', () => {
+  it('has no tag and is given no cell', () => {
+    expect(roleTag(table, 'train')).toBeNull();
+    expect(isRole(table, 'train')).toBe(false);
+    expect(withRole(table, ['a', 'cellserve:setup'], 'train')).toEqual([
+      'a',
+      'cellserve:setup'
+    ]);
+  });
+
+  it('is every role before the server answered', () => {
+    expect(roleOfTag(NO_ROLES, 'cellserve:predict')).toBeNull();
+    expect(
+      groupByRole(NO_ROLES, [{ tags: ['cellserve:predict'], source: 'x' }])
+    ).toEqual({});
   });
 });
 
@@ -49,18 +93,23 @@ describe('asTags', () => {
 describe('rolesOfTags', () => {
   it('lists roles in role order, each once', () => {
     expect(
-      rolesOfTags(['cellserve:predict', 'x', 'cellserve:setup', 'cellserve:predict'])
+      rolesOfTags(table, [
+        'cellserve:predict',
+        'x',
+        'cellserve:setup',
+        'cellserve:predict'
+      ])
     ).toEqual(['setup', 'predict']);
   });
 
   it('finds none among other tags', () => {
-    expect(rolesOfTags(['hide-input', 'cellserve:other'])).toEqual([]);
+    expect(rolesOfTags(table, ['hide-input', 'cellserve:other'])).toEqual([]);
   });
 });
 
 describe('withRole', () => {
   it('adds the role tag after the other tags', () => {
-    expect(withRole(['hide-input', 'parameters'], 'predict')).toEqual([
+    expect(withRole(table, ['hide-input', 'parameters'], 'predict')).toEqual([
       'hide-input',
       'parameters',
       'cellserve:predict'
@@ -68,7 +117,7 @@ describe('withRole', () => {
   });
 
   it('replaces another role, keeping other tags in order', () => {
-    expect(withRole(['a', 'cellserve:setup', 'b'], 'preprocessing')).toEqual([
+    expect(withRole(table, ['a', 'cellserve:setup', 'b'], 'preprocessing')).toEqual([
       'a',
       'b',
       'cellserve:preprocessing'
@@ -76,20 +125,19 @@ describe('withRole', () => {
   });
 
   it('replaces every role tag of a cell that had several', () => {
-    expect(withRole(['cellserve:setup', 'cellserve:predict'], 'setup')).toEqual([
+    expect(withRole(table, ['cellserve:setup', 'cellserve:predict'], 'setup')).toEqual([
       'cellserve:setup'
     ]);
   });
 
   it('removes the role and nothing else for null', () => {
-    expect(withRole(['a', 'cellserve:predict', 'cellserve:custom'], null)).toEqual([
-      'a',
-      'cellserve:custom'
-    ]);
+    expect(
+      withRole(table, ['a', 'cellserve:predict', 'cellserve:custom'], null)
+    ).toEqual(['a', 'cellserve:custom']);
   });
 
   it('gives the same tags when the cell already has that role alone', () => {
-    expect(withRole(['a', 'cellserve:predict'], 'predict')).toEqual([
+    expect(withRole(table, ['a', 'cellserve:predict'], 'predict')).toEqual([
       'a',
       'cellserve:predict'
     ]);
@@ -97,7 +145,7 @@ describe('withRole', () => {
 
   it('does not change its argument', () => {
     const tags = ['cellserve:setup'];
-    withRole(tags, 'predict');
+    withRole(table, tags, 'predict');
     expect(tags).toEqual(['cellserve:setup']);
   });
 });
@@ -135,7 +183,7 @@ describe('groupByRole', () => {
   ];
 
   it('numbers cells from 1 among all cells, markdown included', () => {
-    const groups = groupByRole(cells);
+    const groups = groupByRole(table, cells);
     expect(groups.setup).toEqual([{ cell: 2, firstLine: 'import joblib' }]);
     expect(groups.preprocessing).toEqual([
       { cell: 4, firstLine: 'x = to_tensor(payload)' }
@@ -147,7 +195,7 @@ describe('groupByRole', () => {
   });
 
   it('lists a cell with two roles under both', () => {
-    const groups = groupByRole([
+    const groups = groupByRole(table, [
       { tags: ['cellserve:setup', 'cellserve:predict'], source: 'a' }
     ]);
     expect(groups.setup.map(entry => entry.cell)).toEqual([1]);
@@ -156,12 +204,12 @@ describe('groupByRole', () => {
   });
 
   it('gives empty groups for a notebook without roles', () => {
-    const groups = groupByRole([{ tags: [], source: 'x' }]);
+    const groups = groupByRole(table, [{ tags: [], source: 'x' }]);
     expect(groups).toEqual({ setup: [], preprocessing: [], predict: [] });
     expect(countTagged(groups)).toBe(0);
   });
 
   it('counts tagged cells', () => {
-    expect(countTagged(groupByRole(cells))).toBe(4);
+    expect(countTagged(groupByRole(table, cells))).toBe(4);
   });
 });

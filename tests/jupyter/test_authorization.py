@@ -34,6 +34,7 @@ def jp_server_config() -> dict[str, Any]:
 async def test_a_reader_can_read_but_not_publish_roll_back_or_delete(api: Api, digits: str) -> None:
     ReadOnly.asked.clear()
     assert (await api("GET", "settings", "schema"))[0] == 200
+    assert (await api("GET", "roles"))[0] == 200
     assert (await api("GET", "cluster-address", address="head:8265"))[0] == 200
     code, report = await api("POST", "check", body={"path": digits})
     assert (code, report["service"]) == (200, "digits")

@@ -77,6 +77,38 @@ async def test_check_reports_roles_and_what_each_stage_captures(api: Api, digits
     assert report["problems"] == []
 
 
+async def test_roles_are_the_converters_in_run_order_with_their_tags(api: Api, jp_root_dir: Path) -> None:
+    code, answer = await api("GET", "roles")
+    assert code == 200
+    assert answer == {
+        "roles": [
+            {"name": "setup", "tag": "cellserve:setup"},
+            {"name": "preprocessing", "tag": "cellserve:preprocessing"},
+            {"name": "predict", "tag": "cellserve:predict"},
+        ]
+    }
+    # The sidebar's tests read the same answer.
+    assert answer == json.loads((Path(__file__).parents[2] / "extension" / "test" / "roles.json").read_text())
+    # A cell tagged as the answer says has that role in the check.
+    tag = {role["name"]: role["tag"] for role in answer["roles"]}
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import math", metadata={"tags": [tag["setup"]]}),
+        nbformat.v4.new_code_cell("payload = {'x': 2}"),
+        nbformat.v4.new_code_cell("x = payload['x']", metadata={"tags": ["mine", tag["preprocessing"]]}),
+        nbformat.v4.new_code_cell("{'y': math.sqrt(x)}", metadata={"tags": [tag["predict"]]}),
+    ]
+    nbformat.write(notebook, jp_root_dir / "tagged.ipynb")
+    code, report = await api("POST", "check", body={"path": "tagged.ipynb"})
+    assert code == 200, report
+    assert report["roles"] == {"setup": [1], "preprocessing": [3], "predict": [4]}
+
+
+async def test_roles_are_refused_without_the_servers_token(http_server_client: Any, jp_base_url: str) -> None:
+    response = await http_server_client.fetch(f"{jp_base_url}cellserve/roles", raise_error=False)
+    assert response.code == 403
+
+
 async def test_check_says_the_default_service_name_by_the_servers_rule(api: Api, jp_root_dir: Path) -> None:
     cells: list[tuple[str, str | None]] = [("payload = 1", None), ("payload + 1", "predict")]
     make_notebook(jp_root_dir / "My Model (v2).ipynb", cells)

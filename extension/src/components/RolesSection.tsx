@@ -6,22 +6,23 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { ROLES } from '../logic/roles';
-import type { Role } from '../logic/roles';
+import type { IRole, Role } from '../logic/roles';
 import type { CellserveModel } from '../model';
 import { CellLink, Section } from './common';
 
-/** Button label and caption of each role. */
-export function roleLabels(trans: TranslationBundle): Record<Role, string> {
-  return {
+/** The name the panel shows for a role: translated where it is one the panel knows, else the name itself. */
+export function roleLabel(trans: TranslationBundle, role: Role): string {
+  const known: Partial<Record<Role, string>> = {
     setup: trans.__('Setup'),
     preprocessing: trans.__('Preprocessing'),
     predict: trans.__('Predict')
   };
+  return known[role] ?? role.charAt(0).toUpperCase() + role.slice(1);
 }
 
-function roleHelp(trans: TranslationBundle): Record<Role, string> {
-  return {
+/** What a role's cells do, and the tag that gives it. */
+function roleHelp(trans: TranslationBundle, role: IRole): string {
+  const known: Partial<Record<Role, string>> = {
     setup: trans.__('Runs once when a replica starts: imports, loading a model.'),
     preprocessing: trans.__(
       'Runs per request with the JSON body bound to the input variable.'
@@ -30,6 +31,8 @@ function roleHelp(trans: TranslationBundle): Record<Role, string> {
       'Runs per request after preprocessing; the last expression is the response.'
     )
   };
+  const tag = trans.__('Tag: %1', role.tag);
+  return known[role.name] ? `${known[role.name]} ${tag}` : tag;
 }
 
 export function RolesSection(props: {
@@ -37,8 +40,7 @@ export function RolesSection(props: {
   trans: TranslationBundle;
 }): JSX.Element {
   const { model, trans } = props;
-  const labels = roleLabels(trans);
-  const help = roleHelp(trans);
+  const roles = model.roleTable.roles;
   const active = model.activeCell;
   const activeRoles = model.activeRoles;
   const count = model.targetCount;
@@ -57,29 +59,34 @@ export function RolesSection(props: {
         {count === 1 && (
           <span className="cellserve-role-badge" data-role={activeRoles[0] ?? 'none'}>
             {activeRoles.length > 0
-              ? activeRoles.map(role => labels[role]).join(', ')
+              ? activeRoles.map(role => roleLabel(trans, role)).join(', ')
               : trans.__('no role')}
           </span>
         )}
       </p>
+      {model.rolesError !== null && (
+        <p className="cellserve-hint cellserve-mod-warn">
+          {trans.__('The server did not name the cell roles: %1', model.rolesError)}
+        </p>
+      )}
       <div
         className="cellserve-buttons"
         role="group"
         aria-label={trans.__('Give the cell a role')}
       >
-        {ROLES.map(role => (
+        {roles.map(role => (
           <button
-            key={role}
+            key={role.name}
             type="button"
             className="jp-mod-styled cellserve-role-button"
-            data-cellserve-action={`tag-${role}`}
-            data-role={role}
-            aria-pressed={count === 1 && activeRoles.includes(role)}
-            title={help[role]}
+            data-cellserve-action={`tag-${role.name}`}
+            data-role={role.name}
+            aria-pressed={count === 1 && activeRoles.includes(role.name)}
+            title={roleHelp(trans, role)}
             disabled={disabled}
-            onClick={() => model.setRole(role)}
+            onClick={() => model.setRole(role.name)}
           >
-            {labels[role]}
+            {roleLabel(trans, role.name)}
           </button>
         ))}
         <button
@@ -93,13 +100,13 @@ export function RolesSection(props: {
           {trans.__('Remove role')}
         </button>
       </div>
-      {ROLES.map(role => {
-        const entries = model.roles[role];
+      {roles.map(({ name: role }) => {
+        const entries = model.roles[role] ?? [];
         return (
           <div key={role} className="cellserve-role-group" data-role={role}>
             <h4 className="cellserve-role-heading">
               <span className="cellserve-role-dot" data-role={role} />
-              {labels[role]}
+              {roleLabel(trans, role)}
               <span className="cellserve-count">{entries.length}</span>
             </h4>
             {entries.length === 0 ? (

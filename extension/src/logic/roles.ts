@@ -1,25 +1,61 @@
 /**
  * Cell roles, kept as tags in each cell's standard `metadata.tags` list.
  *
- * Pure functions over plain values: no JupyterLab import, so jest tests them directly.
+ * The converter decides which roles there are and which tag gives each: the
+ * server answers them (`GET cellserve/roles`) and every function here reads
+ * that table. Pure functions over plain values: no JupyterLab import, so jest
+ * tests them directly.
  */
 
-/** The roles a cell can have, in the order the service runs them. */
-export const ROLES = ['setup', 'preprocessing', 'predict'] as const;
+/** A role's name, as the converter names it (`predict`). */
+export type Role = string;
 
-export type Role = (typeof ROLES)[number];
-
-/** Prefix shared by every cellserve tag. */
-export const TAG_PREFIX = 'cellserve:';
-
-/** The tag that gives a cell `role`, e.g. `cellserve:predict`. */
-export function roleTag(role: Role): string {
-  return TAG_PREFIX + role;
+/** One role and the tag that gives a cell that role. */
+export interface IRole {
+  name: Role;
+  tag: string;
 }
 
-/** Whether `value` names a role. */
-export function isRole(value: unknown): value is Role {
-  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+/** Answer of `GET cellserve/roles`: the roles in the order the service runs them. */
+export interface IRoleTable {
+  roles: readonly IRole[];
+}
+
+/** The table before the server answered, or when it cannot: no cell has a role. */
+export const NO_ROLES: IRoleTable = { roles: [] };
+
+/** The server's answer, checked: throws if it is not a list of roles with names and tags. */
+export function roleTable(answer: unknown): IRoleTable {
+  const roles = (answer as { roles?: unknown } | null)?.roles;
+  if (!Array.isArray(roles)) {
+    throw new Error('the server named no cell roles');
+  }
+  return {
+    roles: roles.map(entry => {
+      const { name, tag } = (entry ?? {}) as { name?: unknown; tag?: unknown };
+      if (typeof name !== 'string' || typeof tag !== 'string' || !name || !tag) {
+        throw new Error(
+          `the server named a cell role without a name and a tag: ${JSON.stringify(entry)}`
+        );
+      }
+      return { name, tag };
+    })
+  };
+}
+
+/** The roles' names, in the order the service runs them. */
+export function roleNames(table: IRoleTable): Role[] {
+  return table.roles.map(role => role.name);
+}
+
+/** The tag that gives a cell `role`, e.g. `cellserve:predict`; null for a role the table lacks. */
+export function roleTag(table: IRoleTable, role: Role): string | null {
+  return table.roles.find(known => known.name === role)?.tag ?? null;
+}
+
+/** Whether `value` names a role of the table. */
+export function isRole(table: IRoleTable, value: unknown): value is Role {
+  return typeof value === 'string' && table.roles.some(role => role.name === value);
 }
 
 /** Only the strings of a metadata `tags` value, which a hand-edited notebook may hold anything in. */
@@ -30,12 +66,8 @@ export function asTags(value: unknown): string[] {
 }
 
 /** The role a tag gives, or null for any other tag. */
-export function roleOfTag(tag: string): Role | null {
-  if (!tag.startsWith(TAG_PREFIX)) {
-    return null;
-  }
-  const role = tag.slice(TAG_PREFIX.length);
-  return isRole(role) ? role : null;
+export function roleOfTag(table: IRoleTable, tag: string): Role | null {
+  return table.roles.find(role => role.tag === tag)?.name ?? null;
 }
 
 /**
@@ -44,20 +76,27 @@ export function roleOfTag(tag: string): Role | null {
  * A cell should have one role; a hand-edited notebook can have more, and the
  * server's check reports that.
  */
-export function rolesOfTags(tags: readonly string[]): Role[] {
-  const found = new Set(tags.map(roleOfTag));
-  return ROLES.filter(role => found.has(role));
+export function rolesOfTags(table: IRoleTable, tags: readonly string[]): Role[] {
+  return table.roles.filter(role => tags.includes(role.tag)).map(role => role.name);
 }
 
 /**
  * The tags of a cell given `role` (null: no role).
  *
- * Every cellserve role tag is removed, the other tags keep their order, and the
- * new role tag goes last.
+ * Every role tag is removed, the other tags keep their order, and the new role
+ * tag goes last. A role the table lacks changes nothing.
  */
-export function withRole(tags: readonly string[], role: Role | null): string[] {
-  const kept = tags.filter(tag => roleOfTag(tag) === null);
-  return role === null ? kept : [...kept, roleTag(role)];
+export function withRole(
+  table: IRoleTable,
+  tags: readonly string[],
+  role: Role | null
+): string[] {
+  const tag = role === null ? null : roleTag(table, role);
+  if (role !== null && tag === null) {
+    return [...tags];
+  }
+  const kept = tags.filter(known => roleOfTag(table, known) === null);
+  return tag === null ? kept : [...kept, tag];
 }
 
 /** What the panel needs to know of one notebook cell. */
@@ -76,6 +115,7 @@ export interface IRoleEntry {
   firstLine: string;
 }
 
+/** The tagged cells of each role of the table, keyed by role name. */
 export type RoleGroups = Record<Role, IRoleEntry[]>;
 
 /** Longest first line shown before it is cut with an ellipsis. */
@@ -91,11 +131,16 @@ export function firstLine(source: string, limit = FIRST_LINE_LENGTH): string {
   return line.length > limit ? line.slice(0, limit - 1).trimEnd() + '…' : line;
 }
 
-/** The cells grouped by role, each group in notebook order. */
-export function groupByRole(cells: readonly ICellSummary[]): RoleGroups {
-  const groups: RoleGroups = { setup: [], preprocessing: [], predict: [] };
+/** The cells grouped by role (every role of the table, in its order), each group in notebook order. */
+export function groupByRole(
+  table: IRoleTable,
+  cells: readonly ICellSummary[]
+): RoleGroups {
+  const groups: RoleGroups = Object.fromEntries(
+    table.roles.map(role => [role.name, [] as IRoleEntry[]])
+  );
   cells.forEach((cell, index) => {
-    for (const role of rolesOfTags(cell.tags)) {
+    for (const role of rolesOfTags(table, cell.tags)) {
       groups[role].push({ cell: index + 1, firstLine: firstLine(cell.source) });
     }
   });
@@ -104,6 +149,8 @@ export function groupByRole(cells: readonly ICellSummary[]): RoleGroups {
 
 /** How many cells have a role. */
 export function countTagged(groups: RoleGroups): number {
-  const cells = new Set(ROLES.flatMap(role => groups[role].map(entry => entry.cell)));
+  const cells = new Set(
+    Object.values(groups).flatMap(entries => entries.map(entry => entry.cell))
+  );
   return cells.size;
 }
