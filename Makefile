@@ -24,8 +24,8 @@ extension: $(LABEXT)
 	ln -sfn $(CURDIR)/extension/labextension $(VENV)/share/jupyter/labextensions/cellserve-jupyterlab
 	cp extension/jupyter-config/cellserve.json $(VENV)/etc/jupyter/jupyter_server_config.d/cellserve.json
 
-$(LABEXT): $(INSTALLED) extension/package.json extension/yarn.lock $(LABEXT_SOURCES)
-	cd extension && $(JLPM) install --immutable && $(JLPM) build
+$(LABEXT): $(INSTALLED) package.json yarn.lock $(LABEXT_SOURCES)
+	$(JLPM) install --immutable && $(JLPM) build
 	touch $@
 
 $(INSTALLED): pyproject.toml
@@ -51,7 +51,7 @@ system:
 ## make test: every test, against a real Jupyter kernel, a real Ray cluster, a real Docker engine,
 ## a real JupyterLab and real Chromium; then the extension's own (jest) tests
 test: $(BUNDLE_INSTALLED) extension system
-	cd extension && $(JLPM) test
+	$(JLPM) test
 	$(PY) -m pytest -p no:randomly -m "not soak" --durations=20
 
 ## make test-shuffled: every test of `make test`, in a random order (modules shuffled, and the tests within
@@ -72,7 +72,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	bash tools/typecheck.sh
-	cd extension && $(JLPM) lint:check
+	$(JLPM) lint:check
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -88,11 +88,11 @@ bench: install
 
 ## make wheel: dist/cellserve-*.whl and the sdist, with the production build of the sidebar inside
 wheel: $(INSTALLED)
-	cd extension && $(JLPM) install --immutable && $(JLPM) build:prod
+	$(JLPM) install --immutable && $(JLPM) build:prod
 	rm -rf dist build
 	$(PY) -m pip wheel --no-deps --quiet -w dist .
-	cd extension && $(JLPM) build  # back to the development build that make extension links
+	$(JLPM) build  # back to the development build that make extension links
 
 clean:
 	rm -rf $(VENV) $(BUNDLE_ENV) .pytest_cache .mypy_cache .ruff_cache
-	rm -rf extension/node_modules extension/lib extension/labextension
+	rm -rf node_modules .yarn extension/lib extension/labextension tsconfig.tsbuildinfo

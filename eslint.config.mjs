@@ -8,13 +8,13 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
-      'lib/',
-      'labextension/',
+      'extension/lib/',
+      'extension/labextension/',
       'node_modules/',
       'coverage/',
       '.yarn/',
-      'server/',
-      'jupyter-config/'
+      'extension/server/',
+      'extension/jupyter-config/'
     ]
   },
   {
