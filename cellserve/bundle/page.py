@@ -20,8 +20,6 @@ from typing import Any
 
 from .values import infer_schema
 
-BUNDLE = Path(__file__).resolve().parents[2]  # the bundle's folder: this file is <bundle>/cellserve/bundle/page.py
-PAGE_DIR = BUNDLE / "page"
 _TEMPLATE = Template((Path(__file__).with_name("page.html")).read_text(encoding="utf-8"))
 DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon.png": "image/png"}
 
@@ -49,9 +47,9 @@ def docs_headers(script_nonce: str) -> dict[str, str]:
 
 
 @functools.cache
-def read_part(name: str) -> str:
-    """A part of the page the converter wrote (read once per replica)."""
-    path = PAGE_DIR / name
+def read_part(folder: Path, name: str) -> str:
+    """A part of the page the converter wrote into the bundle's page/ (read once per replica)."""
+    path = folder / name
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
@@ -75,6 +73,7 @@ class PageInfo:
     access: str
     version: str
     published: str
+    parts: Path  # the bundle's page/, where the converter wrote the page's description and cells
     stages: list[StageRow] = field(default_factory=list)
 
 
@@ -135,9 +134,9 @@ def render_page(info: PageInfo, origin: str, script_nonce: str) -> str:
         title=e(info.title),
         name=e(info.name),
         notebook=e(info.notebook),
-        description=read_part("description.html"),
-        cells=read_part("cells.html") or "<p>No cell was recorded.</p>",
-        highlight_css=read_part("highlight.css"),
+        description=read_part(info.parts, "description.html"),
+        cells=read_part(info.parts, "cells.html") or "<p>No cell was recorded.</p>",
+        highlight_css=read_part(info.parts, "highlight.css"),
         version=e(info.version),
         published=e(when(info.published)),
         access="token required" if info.access == "token" else "public",

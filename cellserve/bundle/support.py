@@ -46,7 +46,6 @@ from .values import batch_items, cell_of, infer_schema, to_jsonable
 logger = logging.getLogger("ray.serve")
 CHECK = "x-cellserve-check"  # cellserve's own requests (smoke test, replay): not logged, never split
 PINNED_SCOPE = "cellserve.pinned"  # ASGI scope key: the request came by a pinned route (/v/<N>/…)
-BUNDLE = Path(__file__).resolve().parents[2]  # the bundle's folder: this file is <bundle>/cellserve/bundle/support.py
 
 
 class JSONResponse(_StarletteJSON):
@@ -121,22 +120,29 @@ RELEASE_ENV = "CELLSERVE_RELEASE"
 """The environment variable of a published version's release (JSON): version, publication time, digests."""
 
 
+def folder_of(app_file: str) -> Path:
+    """The bundle's folder, where its app.py is. Found from app.py, not from this module: where cellserve is
+    installed beside Ray, a replica may import this module from the installed package instead of the bundle."""
+    return Path(app_file).resolve().parent
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
     title: str
     notebook: str
     input_variable: str
+    root: Path
     request_schema: str | dict[str, Any] = "inferred"
     max_request_bytes: int = 10 * 2**20
     access: str = "public"
     request_timeout_s: float | None = None
 
     def example(self) -> Any:
-        return json.loads((BUNDLE / "example_request.json").read_text())
+        return json.loads((self.root / "example_request.json").read_text())
 
     def expected(self) -> Any:
-        path = BUNDLE / "expected_response.json"
+        path = self.root / "expected_response.json"
         return json.loads(path.read_text()) if path.is_file() else None
 
     def release(self) -> dict[str, Any]:
@@ -145,7 +151,7 @@ class ServiceSpec:
         return _release()
 
     def settings(self) -> dict[str, Any]:
-        path = BUNDLE / "cellserve.json"
+        path = self.root / "cellserve.json"
         found: dict[str, Any] = json.loads(path.read_text()).get("settings", {}) if path.is_file() else {}
         return found
 
@@ -159,10 +165,10 @@ class ServiceSpec:
         return dict(self.request_schema)
 
 
-def _enter_files() -> None:
+def _enter_files(root: Path) -> None:
     """Run in files/, where the notebook's files are at their paths relative to the notebook, so that a
     cell's own relative path works (and what it writes stays in the replica)."""
-    files = BUNDLE / "files"
+    files = root / "files"
     if files.is_dir() and Path.cwd() != files:
         sys.path[:] = [os.path.abspath(entry or ".") for entry in sys.path]  # imports keep working after the move
         os.chdir(files)
@@ -173,14 +179,15 @@ class Stage:
 
     def __init__(self, spec: StageSpec, *, run_setup: bool = True) -> None:
         self.spec = spec
-        _enter_files()
         module = sys.modules[spec.function.__module__]
-        captured = BUNDLE / "captured" / f"{spec.name}.pkl"
+        self.source = Path(module.__file__ or "").resolve()
+        root = self.source.parent  # the bundle's folder: the stage functions are in its app.py
+        _enter_files(root)
+        captured = root / "captured" / f"{spec.name}.pkl"
         if captured.exists():
             module.__dict__.update(cloudpickle.loads(captured.read_bytes()))
         self.gpu_ids = [str(gpu) for gpu in ray.get_gpu_ids()] if ray.is_initialized() else []
         os.environ["CELLSERVE_GPU"] = "1" if self.gpu_ids else "0"
-        self.source = Path(module.__file__ or "").resolve()
         if run_setup and spec.setup is not None:
             spec.setup()
 
@@ -622,6 +629,7 @@ class Preprocessing:
             version=str(self.release.get("version", "unversioned")),
             published=self.release.get("published", "not published by cellserve"),
             stages=page.stage_rows(self.settings, await self.placements()),
+            parts=self.service.root / "page",
         )
         origin = f"{request.url.scheme}://{request.url.netloc}"
         return HTMLResponse(page.render_page(info, origin, nonce), headers=page.page_headers(nonce))

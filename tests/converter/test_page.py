@@ -98,6 +98,7 @@ def info(page: ModuleType, **overrides: Any) -> Any:
         "access": "public",
         "version": "4",
         "published": "2026-11-24T10:00:00+00:00",
+        "parts": Path(__file__).parent / "no-such-folder",
         "stages": page.stage_rows(
             {"predict": {"num_gpus": 0.5, "gpu": "if-available", "min_replicas": 1, "max_replicas": 3}},
             {"predict": {"gpu_ids": []}},
@@ -106,9 +107,14 @@ def info(page: ModuleType, **overrides: Any) -> Any:
     return page.PageInfo(**{**values, **overrides})
 
 
-def test_page_escapes_notebook_values_and_carries_the_nonce(bundle_modules: tuple[ModuleType, ModuleType]) -> None:
+def test_page_escapes_notebook_values_and_carries_the_nonce(
+    bundle_modules: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
     page, _ = bundle_modules
-    html = page.render_page(info(page), "http://host:8000", "NONCE123")
+    (tmp_path / "description.html").write_text("<p>Scores <em>wines</em>.</p>")
+    html = page.render_page(info(page, parts=tmp_path), "http://host:8000", "NONCE123")
+    assert "<p>Scores <em>wines</em>.</p>" in html  # the part the converter wrote into the bundle's page/
+    assert "No cell was recorded." in html  # cells.html is not there
     assert '<script>alert("t")</script>' not in html
     assert "Scores &lt;script&gt;" in html
     scripts = re.findall(r"<script[^>]*>", html)
