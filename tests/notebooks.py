@@ -1,7 +1,8 @@
-"""Build small notebooks for tests: one code cell per (source, role) pair."""
+"""Build small notebooks for tests (one code cell per (source, role) pair), and read what a notebook showed."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +29,22 @@ def make_notebook(
         notebook.metadata["cellserve"] = settings
     nbformat.write(notebook, path)
     return path
+
+
+class _Scalars(ast.NodeTransformer):
+    """``np.str_('x')``, ``np.float64(0.5)`` (NumPy 2's reprs of its scalars) read as their argument."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if len(node.args) == 1 and not node.keywords and isinstance(node.func, ast.Attribute):
+            return self.visit(node.args[0])
+        return self.generic_visit(node)
+
+
+def shown_answer(path: Path) -> Any:
+    """The value the notebook's last predict cell showed as its ``Out[]`` when it was saved, read from the
+    saved output itself (its text), not from anything cellserve captured."""
+    notebook = nbformat.read(path, as_version=4)
+    predict = [cell for cell in notebook.cells if "cellserve:predict" in cell.metadata.get("tags", [])]
+    [result] = [output for output in predict[-1].outputs if output.output_type == "execute_result"]
+    text = result["data"]["text/plain"]
+    return ast.literal_eval(_Scalars().visit(ast.parse(text, mode="eval")))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nbformat
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +19,7 @@ from schemathesis import GenerationMode
 from cellserve.converter import convert
 from cellserve.runtime._smoke import difference
 from tests.conftest import Cluster, wait_until_healthy
+from tests.notebooks import shown_answer
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -75,6 +77,17 @@ def test_example_request_gets_the_notebooks_answer(served: Served) -> None:
     response = served.post(served.json_file("example_request.json"))
     assert response.status_code == 200, response.text
     assert_close(response.json(), served.json_file("expected_response.json"))
+
+
+def test_example_request_gets_the_answer_the_notebook_shows(served: Served) -> None:
+    """Checked against the Out[] saved in the example notebook, not against cellserve's own capture."""
+    notebook = EXAMPLES / f"{served.name}.ipynb"
+    shown = shown_answer(notebook)
+    if nbformat.read(notebook, as_version=4).metadata.get("cellserve", {}).get("batch"):
+        [shown] = shown  # the notebook ran a batch of one; one request gets that batch's answer
+    response = served.post(served.json_file("example_request.json"))
+    assert response.status_code == 200, response.text
+    assert_close(response.json(), shown)
 
 
 def test_routes(served: Served) -> None:
