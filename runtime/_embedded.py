@@ -139,6 +139,15 @@ def _start_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _working_folder() -> Path:
+    """The folder the embedded cluster runs in: empty. Ray puts the current folder of the process that starts
+    Serve on its workers' ``sys.path``, ahead of a bundle's own folder, so a cluster started where the user
+    happened to be would let a ``cellserve/`` folder or a module there stand in for the service's own code."""
+    folder = home() / "cluster-cwd"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 METRICS_REPORT_MS = 2000
 """How often the embedded cluster's processes report their metrics (Ray's default: 10 s)."""
 
@@ -166,7 +175,9 @@ def _start(progress: Progress | None, host: str | None) -> Cluster:
     env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": secret.source})
     for name in ("RAY_ADDRESS", "RAY_AUTH_TOKEN"):
         env.pop(name, None)
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=START_TIMEOUT_S)
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=_working_folder(), timeout=START_TIMEOUT_S
+    )
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-10:])
         raise ClusterError(f"Could not start the embedded Ray cluster:\n{tail}")

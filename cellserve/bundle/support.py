@@ -121,8 +121,8 @@ RELEASE_ENV = "CELLSERVE_RELEASE"
 
 
 def folder_of(app_file: str) -> Path:
-    """The bundle's folder, where its app.py is. Found from app.py, not from this module: where cellserve is
-    installed beside Ray, a replica may import this module from the installed package instead of the bundle."""
+    """The bundle's folder, where its app.py is. Found from app.py, not from this module: a replica may import
+    this module from another copy of cellserve ahead of the bundle's on its ``sys.path``."""
     return Path(app_file).resolve().parent
 
 

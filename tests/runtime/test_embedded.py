@@ -55,6 +55,13 @@ def test_two_embedded_clusters_are_secure_and_apart(
     # The first with a Ray token of someone else's in ~/.ray/auth_token (the session's), the second with none.
     assert (Path.home() / ".ray" / "auth_token").is_file()
     monkeypatch.setenv("CELLSERVE_HOME", str(first_home))
+    # Started from a folder holding a `cellserve` package of its own (a clone, say) and a module that a
+    # bundle imports too: neither stands in for the service's code.
+    started_here = tmp_path / "started-here"
+    (started_here / "cellserve").mkdir(parents=True)
+    for decoy in (started_here / "cellserve" / "__init__.py", started_here / "app.py"):
+        decoy.write_text('raise ImportError("the copy in the folder cellserve was started from")\n')
+    monkeypatch.chdir(started_here)
     first = publish(calc_notebook(tmp_path / "calc.ipynb", 1))
     monkeypatch.setenv("CELLSERVE_HOME", str(second_home))
     (tmp_path / "bare-home").mkdir()
