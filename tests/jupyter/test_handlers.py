@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -272,47 +274,54 @@ async def test_publish_captures_from_the_live_kernel(
     notebook.cells[-1].execution_count = count  # as JupyterLab saves it after running the cell
     nbformat.write(notebook, jp_root_dir / "calc.ipynb")
 
-    code, job = await api(
-        "POST", "publish", body={"path": "calc.ipynb", "kernel_id": kernel_id, "address": cluster.dashboard}
-    )
-    assert code == 202, job
-    assert job["capture"] == "live kernel"
-    job = await wait_for(api, job["id"])
-    assert job["state"] == "succeeded", job["error"]
-    assert list(dict.fromkeys(s["step"] for s in job["steps"])) == [
-        "analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "promote",
-    ]  # fmt: skip
-    endpoint = job["result"]["endpoint"]
-    answer = httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json()
-    assert answer == {"total": 42, "factor": 7}
+    async with deleted_after(api, "calc"):
+        code, job = await api(
+            "POST", "publish", body={"path": "calc.ipynb", "kernel_id": kernel_id, "address": cluster.dashboard}
+        )
+        assert code == 202, job
+        assert job["capture"] == "live kernel"
+        job = await wait_for(api, job["id"])
+        assert job["state"] == "succeeded", job["error"]
+        assert list(dict.fromkeys(s["step"] for s in job["steps"])) == [
+            "analyse", "capture", "bundle", "preflight", "deploy", "smoke-test", "promote",
+        ]  # fmt: skip
+        endpoint = job["result"]["endpoint"]
+        answer = httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json()
+        assert answer == {"total": 42, "factor": 7}
 
-    code, job = await api("POST", "publish", body={"path": "calc.ipynb", "address": cluster.dashboard})
-    assert job["capture"] == "headless"  # no kernel: the notebook file runs, with its own FACTOR
-    job = await wait_for(api, job["id"])
-    assert job["state"] == "succeeded", job["error"]
-    assert httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json() == {"total": 6, "factor": 1}
+        code, job = await api("POST", "publish", body={"path": "calc.ipynb", "address": cluster.dashboard})
+        assert job["capture"] == "headless"  # no kernel: the notebook file runs, with its own FACTOR
+        job = await wait_for(api, job["id"])
+        assert job["state"] == "succeeded", job["error"]
+        assert httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json() == {"total": 6, "factor": 1}
 
-    code, rolled = await api("POST", "services", "calc", "rollback", body={})
-    assert (code, rolled["live"]) == (200, 1)
-    assert httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json() == {"total": 42, "factor": 7}
-    code, service = await api("GET", "services", "calc")
-    assert code == 200
-    assert service["live"] == 1
-    assert [(v["version"], v["status"]) for v in service["versions"]] == [(1, "live"), (2, "previous")]
-    code, found = await api("GET", "services", "calc", "logs", tail="50")
-    assert code == 200
-    assert set(found)
-    assert all(key.split()[0] == "service" for key in found)  # calc's stages run as one deployment
-    code, watched = await api("GET", "services", "calc", "traffic", window="1")
-    assert code == 200, watched
-    assert watched["versions"]["1"]["live"] is True
-    assert watched["versions"]["1"]["replicas"] == 1
-    assert watched["versions"]["1"]["total_requests"] >= 1  # this test's own predictions, once reported
-    code, refused = await api("GET", "services", "calc", "traffic", window="600")
-    assert code == 400
-    assert "from 1 to 60" in refused["message"]
-    code, deleted = await api("DELETE", "services", "calc")
-    assert (code, deleted["deleted"]) == (200, True)
+        code, rolled = await api("POST", "services", "calc", "rollback", body={})
+        assert (code, rolled["live"]) == (200, 1)
+        assert httpx.post(endpoint, json={"x": [1, 2, 3]}, timeout=30).json() == {"total": 42, "factor": 7}
+        code, service = await api("GET", "services", "calc")
+        assert code == 200
+        assert service["live"] == 1
+        assert [(v["version"], v["status"]) for v in service["versions"]] == [(1, "live"), (2, "previous")]
+        code, found = await api("GET", "services", "calc", "logs", tail="50")
+        assert code == 200
+        assert set(found)
+        assert all(key.split()[0] == "service" for key in found)  # calc's stages run as one deployment
+        # Ray reports a replica's health and the requests it answered some seconds later (10 s by default).
+        deadline = time.monotonic() + 90
+        while True:
+            code, watched = await api("GET", "services", "calc", "traffic", window="1")
+            assert code == 200, watched
+            seen = watched["versions"]["1"]
+            assert seen["live"] is True
+            if seen["replicas"] is not None and seen["total_requests"] >= 1:
+                break
+            assert time.monotonic() < deadline, f"Ray reported no replica or request of version 1 in 90 s: {watched}"
+        assert seen["replicas"] == 1
+        code, refused = await api("GET", "services", "calc", "traffic", window="600")
+        assert code == 400
+        assert "from 1 to 60" in refused["message"]
+        code, deleted = await api("DELETE", "services", "calc")
+        assert (code, deleted["deleted"]) == (200, True)
 
 
 async def test_canary_and_replay_input_is_checked_before_anything_runs(api: Api, digits: str, home: Path) -> None:
@@ -335,37 +344,47 @@ async def test_canary_and_replay_input_is_checked_before_anything_runs(api: Api,
 async def test_replay_canary_requests_and_promote_through_the_server(
     api: Api, jp_root_dir: Path, cluster: Cluster, home: Path
 ) -> None:
-    log = {"name": "calc", "request_log": {"max_requests": 10}}
-    calc_notebook(jp_root_dir / "calc.ipynb", 1, settings=log)
-    code, job = await api("POST", "publish", body={"path": "calc.ipynb", "address": cluster.dashboard})
-    job = await wait_for(api, job["id"])
-    assert job["state"] == "succeeded", job["error"]
-    endpoint = job["result"]["endpoint"]
-    sent = [httpx.post(endpoint, json={"x": [i]}, timeout=30).json() for i in range(4)]
-    code, found = await api("GET", "services", "calc", "requests", last="3")
-    assert code == 200, found
-    assert [json.loads(entry["response"]) for entry in found["requests"]] == sent[1:]
+    log = {"name": "replayed", "request_log": {"max_requests": 10}}
+    async with deleted_after(api, "replayed"):
+        calc_notebook(jp_root_dir / "calc.ipynb", 1, settings=log)
+        code, job = await api("POST", "publish", body={"path": "calc.ipynb", "address": cluster.dashboard})
+        job = await wait_for(api, job["id"])
+        assert job["state"] == "succeeded", job["error"]
+        endpoint = job["result"]["endpoint"]
+        sent = [httpx.post(endpoint, json={"x": [i]}, timeout=30).json() for i in range(4)]
+        code, found = await api("GET", "services", "replayed", "requests", last="3")
+        assert code == 200, found
+        assert [json.loads(entry["response"]) for entry in found["requests"]] == sent[1:]
 
-    # Same answers from changed code, replayed first, then tried as a canary on a quarter of the traffic.
-    calc_notebook(jp_root_dir / "calc.ipynb", 1, settings=log, extra=[("changed = True", None)])
-    body = {"path": "calc.ipynb", "address": cluster.dashboard, "replay": 4, "canary": 0.25}
-    code, job = await api("POST", "publish", body=body)
-    job = await wait_for(api, job["id"])
-    assert job["state"] == "succeeded", job["error"]
-    assert "replay" in [step["step"] for step in job["steps"]]
-    assert (job["result"]["replay"]["same"], job["result"]["canary"]) == (4, 0.25)
-    code, service = await api("GET", "services", "calc")
-    assert (service["live"], service["canary"]) == (1, {"version": 2, "share": 0.25})
-    assert [(v["version"], v["status"]) for v in service["versions"]] == [(1, "live"), (2, "canary")]
+        # Same answers from changed code, replayed first, then tried as a canary on a quarter of the traffic.
+        calc_notebook(jp_root_dir / "calc.ipynb", 1, settings=log, extra=[("changed = True", None)])
+        body = {"path": "calc.ipynb", "address": cluster.dashboard, "replay": 4, "canary": 0.25}
+        code, job = await api("POST", "publish", body=body)
+        job = await wait_for(api, job["id"])
+        assert job["state"] == "succeeded", job["error"]
+        assert "replay" in [step["step"] for step in job["steps"]]
+        assert (job["result"]["replay"]["same"], job["result"]["canary"]) == (4, 0.25)
+        code, service = await api("GET", "services", "replayed")
+        assert (service["live"], service["canary"]) == (1, {"version": 2, "share": 0.25})
+        assert [(v["version"], v["status"]) for v in service["versions"]] == [(1, "live"), (2, "canary")]
 
-    code, promoted = await api("POST", "services", "calc", "promote", body={})
-    assert (code, promoted["live"]) == (200, 2)
-    assert httpx.post(endpoint, json={"x": [5]}, timeout=30).headers["x-cellserve-version"] == "2"
-    code, split = await api("POST", "services", "calc", "canary", body={"version": 1, "share": 0.5})
-    assert (code, split["canary"]) == (200, {"version": 1, "share": 0.5})
-    code, split = await api("POST", "services", "calc", "canary", body={"version": None})
-    assert (code, split["canary"], split["ended"]) == (200, None, {"version": 1, "share": 0.5})
-    await api("DELETE", "services", "calc")
+        code, promoted = await api("POST", "services", "replayed", "promote", body={})
+        assert (code, promoted["live"]) == (200, 2)
+        assert httpx.post(endpoint, json={"x": [5]}, timeout=30).headers["x-cellserve-version"] == "2"
+        code, split = await api("POST", "services", "replayed", "canary", body={"version": 1, "share": 0.5})
+        assert (code, split["canary"]) == (200, {"version": 1, "share": 0.5})
+        code, split = await api("POST", "services", "replayed", "canary", body={"version": None})
+        assert (code, split["canary"], split["ended"]) == (200, None, {"version": 1, "share": 0.5})
+        await api("DELETE", "services", "replayed")
+
+
+@contextlib.asynccontextmanager
+async def deleted_after(api: Api, name: str) -> AsyncIterator[None]:
+    """Delete the service ``name`` when the block ends, even when it fails: the module's tests share a home."""
+    try:
+        yield
+    finally:
+        await api("DELETE", "services", name)
 
 
 def run_in_kernel(connection: dict[str, Any], code: str) -> int:
