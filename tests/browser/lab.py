@@ -9,9 +9,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 
 from tests.conftest import free_port
 
@@ -48,3 +50,26 @@ def running_lab(jupyter: Path, root: Path, page: str = "lab", *, app: str = "lab
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=30)
+
+
+def wait_for_kernel(page: Page, url: str, indicator: str, timeout: float = 120) -> None:
+    """Wait until the kernel of the notebook that ``url`` opens has started and is idle, on the server and in
+    ``page``'s ``indicator`` (its execution indicator).
+
+    The front end's execution indicator says "idle" before it knows of any kernel, and a cell run before the
+    notebook's session exists opens a "Select Kernel" dialog and runs nothing: so the server is asked first.
+    """
+    parts = urlparse(url)
+    base, token = f"{parts.scheme}://{parts.netloc}", parse_qs(parts.query)["token"][0]
+    name = unquote(parts.path).rsplit("/", 1)[-1]
+    deadline = time.monotonic() + timeout
+    sessions: list[dict[str, object]] = []
+    while True:
+        sessions = httpx.get(f"{base}/api/sessions", headers={"Authorization": f"token {token}"}, timeout=10).json()
+        kernels = [s["kernel"] for s in sessions if str(s["path"]).rsplit("/", 1)[-1] == name]
+        if any(isinstance(k, dict) and k.get("execution_state") == "idle" for k in kernels):
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name}'s kernel did not start and become idle in {timeout:.0f} s; sessions: {sessions}")
+        time.sleep(0.5)
+    page.wait_for_selector(indicator, timeout=int(max(deadline - time.monotonic(), 10) * 1000))

@@ -17,7 +17,7 @@ from cellserve.converter import ServiceSettings
 from cellserve.runtime import _store as store
 from cellserve.runtime import delete, publish
 from cellserve.runtime._smoke import difference
-from tests.browser.lab import running_lab
+from tests.browser.lab import running_lab, wait_for_kernel
 from tests.conftest import Cluster
 from tests.runtime.conftest import calc_notebook
 from tests.runtime.load import Load
@@ -64,7 +64,7 @@ def open_sidebar(context: BrowserContext, url: str) -> Page:
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(url)
     page.wait_for_selector(CELLS, timeout=60_000)
-    page.wait_for_selector(IDLE, timeout=60_000)
+    wait_for_kernel(page, url, IDLE)
     if not page.is_visible(".cellserve-panel"):
         page.click("[title='cellserve'], [data-id='cellserve-sidebar']")
     page.wait_for_selector(".cellserve-panel", timeout=30_000)

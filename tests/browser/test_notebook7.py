@@ -17,7 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from cellserve.exceptions import ServiceNotFoundError
 from cellserve.runtime import delete
-from tests.browser.lab import running_lab
+from tests.browser.lab import running_lab, wait_for_kernel
 from tests.conftest import Cluster
 from tests.runtime.conftest import calc_notebook
 
@@ -44,11 +44,16 @@ def test_the_panel_publishes_from_notebook_7(
         try:
             page.goto(url)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            wait_for_kernel(page, url, ".jp-Notebook-ExecutionIndicator[data-status='idle']")
             page.click(".lm-MenuBar-itemLabel:text-is('Run')")  # Notebook 7's Run menu
             page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
             button = page.locator(".jupyter-widgets button", has_text="Publish endpoint")
-            button.wait_for(timeout=120_000)  # the panel rendered: the widget manager drew it
+            try:
+                button.wait_for(timeout=120_000)  # the panel rendered: the widget manager drew it
+            except PlaywrightTimeoutError:
+                page.screenshot(path=artifacts / "notebook7-no-panel.png")
+                shown = page.locator(".jp-Notebook").inner_text()
+                pytest.fail(f"The panel did not render; the notebook shows:\n{shown}")
             panel = page.locator(".jp-Notebook .jp-Cell").nth(cells - 1)
             assert "cellserve · calc.ipynb" in panel.inner_text()
             assert "preprocessing: cell 3" in panel.inner_text().replace("\n", " ")
