@@ -52,6 +52,12 @@ def running_lab(jupyter: Path, root: Path, page: str = "lab", *, app: str = "lab
                 server.wait(timeout=30)
 
 
+def server_of(url: str) -> tuple[str, dict[str, str]]:
+    """The server's base URL and the header that authenticates to it, from a URL ``running_lab`` yielded."""
+    parts = urlparse(url)
+    return f"{parts.scheme}://{parts.netloc}", {"Authorization": f"token {parse_qs(parts.query)['token'][0]}"}
+
+
 def wait_for_kernel(page: Page, url: str, indicator: str, timeout: float = 120) -> None:
     """Wait until the kernel of the notebook that ``url`` opens has started and is idle, on the server and in
     ``page``'s ``indicator`` (its execution indicator).
@@ -59,13 +65,11 @@ def wait_for_kernel(page: Page, url: str, indicator: str, timeout: float = 120) 
     The front end's execution indicator says "idle" before it knows of any kernel, and a cell run before the
     notebook's session exists opens a "Select Kernel" dialog and runs nothing: so the server is asked first.
     """
-    parts = urlparse(url)
-    base, token = f"{parts.scheme}://{parts.netloc}", parse_qs(parts.query)["token"][0]
-    name = unquote(parts.path).rsplit("/", 1)[-1]
+    base, headers = server_of(url)
+    name = unquote(urlparse(url).path).rsplit("/", 1)[-1]
     deadline = time.monotonic() + timeout
-    sessions: list[dict[str, object]] = []
     while True:
-        sessions = httpx.get(f"{base}/api/sessions", headers={"Authorization": f"token {token}"}, timeout=10).json()
+        sessions = httpx.get(f"{base}/api/sessions", headers=headers, timeout=10).json()
         kernels = [s["kernel"] for s in sessions if str(s["path"]).rsplit("/", 1)[-1] == name]
         if any(isinstance(k, dict) and k.get("execution_state") == "idle" for k in kernels):
             break

@@ -17,7 +17,7 @@ from cellserve.converter import ServiceSettings
 from cellserve.runtime import _store as store
 from cellserve.runtime import delete, publish
 from cellserve.runtime._smoke import difference
-from tests.browser.lab import running_lab, wait_for_kernel
+from tests.browser.lab import running_lab, server_of, wait_for_kernel
 from tests.conftest import Cluster
 from tests.runtime.conftest import calc_notebook
 from tests.runtime.load import Load
@@ -202,8 +202,7 @@ def test_opening_an_example_leaves_it_unmodified(lab: str, lab_root: Path, conte
     assert "jp-mod-dirty" not in (tab.get_attribute("class") or "")
     page.close()
     assert example.read_bytes() == before
-    base, token = lab.split("/lab/")[0], lab.split("token=")[1]
-    headers = {"Authorization": f"token {token}"}
+    base, headers = server_of(lab)
     for session in httpx.get(f"{base}/api/sessions", headers=headers).json():  # end the example's kernel
         if session["path"].endswith("example-digits.ipynb"):
             httpx.delete(f"{base}/api/sessions/{session['id']}", headers=headers).raise_for_status()
