@@ -272,7 +272,8 @@ class ServiceSettings(BaseModel):
             "'auto': preprocessing and predict run as one Ray Serve deployment (no hop and no copy between them) "
             "when their settings ask for the same resources, as two otherwise; 'one': always one deployment, with "
             "predict's settings; 'separate': always two (a predict replica that dies while answering then costs no "
-            "request: the preprocessing stage sends it again)."
+            "request on any cluster: the preprocessing stage sends it again; with one deployment, Serve's proxy does "
+            "on the embedded cluster and in images)."
         ),
     )
     preprocessing: StageSettings = Field(default_factory=StageSettings)

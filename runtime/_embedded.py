@@ -24,6 +24,7 @@ from typing import Any
 
 import psutil
 
+from cellserve.bundle import RESEND_CALLBACK
 from cellserve.exceptions import ClusterError
 
 from . import _auth as auth
@@ -148,6 +149,9 @@ def _working_folder() -> Path:
     return folder
 
 
+PROXY_CALLBACK = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
+"""Ray Serve's setting: a function, by import path, whose middlewares its HTTP proxy runs in front of every route."""
+
 METRICS_REPORT_MS = 2000
 """How often the embedded cluster's processes report their metrics (Ray's default: 10 s)."""
 
@@ -172,6 +176,9 @@ def _start(progress: Progress | None, host: str | None) -> Cluster:
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PATH": path}
     # Ray's processes report their metrics every 10 s by default; live traffic figures want them sooner.
     env.setdefault("RAY_metrics_report_interval_ms", str(METRICS_REPORT_MS))
+    # Serve's proxy sends a prediction request once more when the replica that held it died (a user's own
+    # callback, where one is set, is kept instead).
+    env.setdefault(PROXY_CALLBACK, RESEND_CALLBACK)
     env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": secret.source})
     for name in ("RAY_ADDRESS", "RAY_AUTH_TOKEN"):
         env.pop(name, None)

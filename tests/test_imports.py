@@ -109,7 +109,16 @@ def test_the_code_a_service_runs_imports_nothing_else_of_cellserve(
     ]
 
 
-SERVICE_LIBRARIES = {"ray", "fastapi", "cloudpickle", "jsonschema", "prometheus_client", "aiohttp", "fastapi_offline"}
+SERVICE_LIBRARIES = {
+    "ray",
+    "fastapi",
+    "starlette",
+    "cloudpickle",
+    "jsonschema",
+    "prometheus_client",
+    "aiohttp",
+    "fastapi_offline",
+}
 """What cellserve.bundle may import besides the standard library: every Ray cluster with Serve has these, and
 the bundle's requirements name fastapi-offline."""
 

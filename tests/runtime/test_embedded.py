@@ -19,8 +19,11 @@ import pytest
 
 from cellserve.runtime import _store as store
 from cellserve.runtime import cluster_status, publish, stop_embedded_cluster
+from cellserve.runtime._clusters import connect
+from cellserve.runtime._serve import ServeCluster
 from cellserve.runtime._smoke import difference
 from tests.conftest import Cluster
+from tests.notebooks import make_notebook
 from tests.runtime.conftest import calc_notebook
 
 pytestmark = [pytest.mark.ray, pytest.mark.kernel]
@@ -121,5 +124,44 @@ def test_three_examples_fit_and_come_back_after_the_cluster_stops(
             answer = httpx.post(result.endpoint, json=example, timeout=60)
             assert answer.status_code == 200, answer.text
             assert difference(answer.json(), json.loads((bundle / "expected_response.json").read_text())) is None
+    finally:
+        stop_embedded_cluster()
+
+
+def test_a_prediction_whose_replica_died_is_answered_by_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("CELLSERVE_HOME", str(tmp_path / "home"))
+    # The predict cell ends its replica's process the first time it sees a request naming a file that does not
+    # exist yet (and creates it): that request's replica dies while holding it.
+    cells: list[tuple[str, str | None]] = [
+        ("import os\npayload = {'x': 1, 'die_once': ''}", None),
+        (
+            "marker = payload['die_once']\n"
+            "if marker and not os.path.exists(marker):\n"
+            "    open(marker, 'w').close()\n"
+            "    os._exit(1)\n"
+            "{'y': payload['x'] * 2}",
+            "predict",
+        ),
+    ]
+    two = {"min_replicas": 2, "max_replicas": 2}
+    settings = {"request_schema": "off", "predict": two, "preprocessing": two}
+    path = make_notebook(tmp_path / "fragile.ipynb", cells, settings)
+    marker = tmp_path / "died-once"
+    try:
+        result = publish(path)
+        deployments = ServeCluster(connect()).applications()[f"{result.name}_v{result.version}"]["deployments"]
+        assert set(deployments) == {"service"}  # both stages ask for the same: one deployment
+        # What the notebook itself showed for its payload: {'y': 2}.
+        assert httpx.post(result.endpoint, json={"x": 1, "die_once": ""}, timeout=60).json() == {"y": 2}
+
+        answer = httpx.post(result.endpoint, json={"x": 4, "die_once": str(marker)}, timeout=120)
+        assert marker.exists(), "the request never reached a replica"
+        # The replica that held it died; Serve's proxy sent it once more, and another replica answered.
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"y": 8}
+        assert answer.headers["x-cellserve-version"] == str(result.version)
     finally:
         stop_embedded_cluster()
