@@ -21,13 +21,13 @@ Standard library and Starlette only: it is imported by the proxy's process, not 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -108,18 +108,11 @@ class ResendUnanswered:
         await self.app(_fresh(scope), second.receive, second.send)
         if second.answered or second.client_left:
             return
-        await _unavailable(send)
+        unanswered = {"error": {"type": "unavailable", "message": UNANSWERED}}
+        await JSONResponse(unanswered, status_code=503, headers={"Retry-After": "1"})(scope, receive, send)
 
 
 def _fresh(scope: Scope) -> Scope:
     """A copy of the request's scope for one try: the proxy rewrites ``path`` and ``root_path`` in place to the
     route it picked, and a middleware may add headers."""
     return {**scope, "headers": list(scope.get("headers", []))}
-
-
-async def _unavailable(send: Send) -> None:
-    body = json.dumps({"error": {"type": "unavailable", "message": UNANSWERED}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"retry-after", b"1")]  # fmt: skip
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
