@@ -12,6 +12,8 @@ import ray
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
+from cellserve.bundle import RESEND_CALLBACK
+
 from ._analysis import Plan
 from ._capture import Capture
 from ._settings import StageSettings
@@ -116,6 +118,7 @@ def dockerfile(plan: Plan, base_image: str | None) -> str:
         ray=ray.__version__,
         python=_python(),
         port=HTTP_PORT,
+        proxy_callback=RESEND_CALLBACK,
     )
 
 

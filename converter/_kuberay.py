@@ -9,6 +9,7 @@ from typing import Any
 import ray
 import yaml
 
+from cellserve.bundle import RESEND_CALLBACK
 from cellserve.exceptions import SettingsError
 
 from ._analysis import Plan
@@ -122,8 +123,12 @@ def _container(role: str, image: str, cpus: int, memory_gib: int, gpus: int, *, 
         "name": role,
         "image": image,
         # Ray's workers import the service's app.py (import_path app:app) and the cellserve.bundle it imports from
-        # the image's service folder.
-        "env": [{"name": "PYTHONPATH", "value": SERVICE_DIR}],
+        # the image's service folder; Serve's proxy imports from there the middleware that sends a prediction once
+        # more when the replica that held it died.
+        "env": [
+            {"name": "PYTHONPATH", "value": SERVICE_DIR},
+            {"name": "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH", "value": RESEND_CALLBACK},
+        ],
         "resources": {"requests": dict(resources), "limits": dict(resources)},
     }
     if head:

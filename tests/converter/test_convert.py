@@ -123,7 +123,8 @@ def test_dockerfile_uses_the_ray_gpu_image_when_a_stage_asks_for_gpus(digits: Pa
     assert 'CMD ["python", "-m", "ray.serve.scripts", "run", "serve.yaml"]' in dockerfile  # the venv's Python
     # Ray's image runs as its user ray, who owns the service's folder and runs the service.
     assert "ARG BASE_USER=ray" in dockerfile
-    assert dockerfile.index('chown "${BASE_USER}" /service') < dockerfile.index("USER ${BASE_USER}")
+    assert "COPY --chown=${BASE_USER} requirements.txt /service/" in dockerfile
+    assert dockerfile.index("USER ${BASE_USER}") < dockerfile.index("RUN python3 -m venv")
 
 
 def test_base_image_is_configurable(tmp_path: Path) -> None:

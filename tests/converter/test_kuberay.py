@@ -47,6 +47,9 @@ def test_a_gpu_service_gets_a_gpu_worker_group_and_its_serve_config() -> None:
     for container in containers(spec):
         assert container["image"] == "registry.example/digits:1"
         assert {"name": "PYTHONPATH", "value": "/service"} in container["env"]
+        # Serve's proxy resends a prediction whose replica died, with the middleware the image's bundle carries.
+        callback = {"name": "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH", "value": "cellserve.bundle.resend.middlewares"}
+        assert callback in container["env"]
         assert container["resources"]["requests"] == container["resources"]["limits"]
     head = spec["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0]
     assert "nvidia.com/gpu" not in head["resources"]["limits"]

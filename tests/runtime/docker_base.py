@@ -13,23 +13,23 @@ from typing import Any
 
 BASE_TAG = "cellserve-test-base:bookworm.2"  # .2: its / open to every user, as on any image
 RAY = version("ray")
-RAY_LIKE_TAG = f"cellserve-test-ray-like:{RAY}"
+RAY_LIKE_TAG = f"cellserve-test-ray-like:{RAY}.2"  # .2: built in one step
 RAY_LIKE_DOCKERFILE = f"""FROM {BASE_TAG}
 # Ray's official image in what matters to a service's Dockerfile: it runs as the user ray (uid 1000, home
-# /home/ray), whose Python lives outside /usr (Ray's is /home/ray/anaconda3) and has Ray installed.
+# /home/ray), whose Python lives outside /usr (Ray's is /home/ray/anaconda3) and has Ray installed. One RUN: on
+# the vfs storage driver every instruction copies the whole image. Debian's ensurepip refuses a system Python:
+# pip runs from Debian's own wheel of it to install itself and Ray (into local/bin, as Debian has it).
 RUN useradd --create-home --uid 1000 --shell /bin/bash ray \\
  && mkdir -p /home/ray/anaconda3/bin /home/ray/anaconda3/lib \\
  && cp /usr/bin/python3.11 /home/ray/anaconda3/bin/python3.11 \\
  && cp -a /usr/lib/python3.11 /home/ray/anaconda3/lib/python3.11 \\
  && rm -f /home/ray/anaconda3/lib/python3.11/EXTERNALLY-MANAGED \\
  && ln -s python3.11 /home/ray/anaconda3/bin/python3 \\
- && chown -R ray /home/ray
+ && /home/ray/anaconda3/bin/python3 "$(ls /usr/share/python-wheels/pip-*.whl)/pip" install --no-cache-dir \\
+      pip "ray[serve]=={RAY}" \\
+ && chown -R ray:ray /home/ray
 USER ray
-# (pip puts this Python's scripts, serve among them, in local/bin, as Debian has it.)
 ENV HOME=/home/ray PATH=/home/ray/anaconda3/local/bin:/home/ray/anaconda3/bin:$PATH
-WORKDIR /home/ray
-# Debian's ensurepip refuses a system Python: pip runs from Debian's own wheel of it to install itself and Ray.
-RUN python3 "$(ls /usr/share/python-wheels/pip-*.whl)/pip" install --no-cache-dir pip "ray[serve]=={RAY}"
 """
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 

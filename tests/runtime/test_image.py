@@ -105,6 +105,7 @@ def check_the_image_on_its_own(engine: Any, ray_cluster: Cluster, tag: str) -> N
         assert httpx.get("http://127.0.0.1:8000/calc/docs", timeout=30).status_code == 200
         whoami = container.exec_run(["sh", "-c", "id -u; stat -c %U /service; command -v python"]).output.decode()
         assert whoami.split() == ["1000", "ray", "/service/.venv/bin/python"]
+        assert_the_proxy_resends(container)
 
 
 def check_the_image_started_as_kuberay_starts_it(engine: Any, ray_cluster: Cluster, tag: str, manifest: Path) -> None:
@@ -122,8 +123,17 @@ def check_the_image_started_as_kuberay_starts_it(engine: Any, ray_cluster: Clust
     with running(
         engine, ray_cluster, tag, command=["/bin/bash", "-c", "--", start], environment=environment,
         deploy=lambda: deploy(f"http://127.0.0.1:{dashboard}", spec["serveConfigV2"]),
-    ) as (_container, answer):  # fmt: skip
+    ) as (container, answer):  # fmt: skip
         assert answer == {"total": 24, "factor": 4}
+        assert_the_proxy_resends(container)
+
+
+def assert_the_proxy_resends(container: Any) -> None:
+    """Serve's proxy in the container loaded the middleware that sends a prediction once more when its replica
+    died (it logs the callback it calls; a callback it cannot import would have stopped it answering)."""
+    logs = "/tmp/ray/session_latest/logs/serve"
+    found = container.exec_run(["sh", "-c", f"grep -rh 'user-provided callback' {logs}"]).output.decode()
+    assert "'cellserve.bundle.resend.middlewares'" in found, found
 
 
 def deploy(dashboard: str, serve_config: str) -> None:
