@@ -1,5 +1,7 @@
 """Notebook → service bundle: read, analyse, capture, generate, write."""
 
+from cellserve.bundle import SERVICE_NAME_RULE, is_service_name
+
 from ._analysis import Plan, StagePlan, analyse
 from ._bundle import STEP_MESSAGES, Bundle, convert, write_bundle
 from ._capture import (
@@ -17,7 +19,7 @@ from ._fingerprint import inputs_fingerprint
 from ._form import settings_form_schema, settings_problems
 from ._kuberay import KUBERAY_VERSION, rayservice
 from ._notebook import Cell, Notebook, Role, notebook_from_json, read_notebook
-from ._settings import SERVICE_NAME_RULE, ServiceSettings, StageSettings, is_service_name, parse_settings
+from ._settings import ServiceSettings, StageSettings, parse_settings
 from ._shipping import ShippedFile, files_to_ship
 
 __all__ = [

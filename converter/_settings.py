@@ -22,16 +22,10 @@ from pydantic import (
     model_validator,
 )
 
+from cellserve.bundle import SERVICE_NAME_RULE, is_service_name
 from cellserve.exceptions import SettingsError
 
-SERVICE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # the whole name: see is_service_name
-SERVICE_NAME_RULE = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit"
 JsonSchema = dict[str, Any]
-
-
-def is_service_name(name: object) -> bool:
-    """Whether ``name`` is a whole service name (the route /<name>/ and a folder of the runtime's)."""
-    return isinstance(name, str) and SERVICE_NAME.fullmatch(name) is not None
 
 
 class StageSettings(BaseModel):

@@ -15,8 +15,10 @@ from typing import Any
 
 import yaml
 
+from cellserve.bundle import SERVICE_NAME_PATTERN
+
 AppConfig = dict[str, Any]
-_APP = re.compile(r"^(?P<service>[a-z0-9-]+)_v(?P<version>\d+)$")
+_APP = re.compile(rf"(?P<service>{SERVICE_NAME_PATTERN})_v(?P<version>\d+)")
 
 
 def app_name(service: str, version: int) -> str:
@@ -25,7 +27,7 @@ def app_name(service: str, version: int) -> str:
 
 def parse_app(name: str) -> tuple[str, int] | None:
     """(service, version) of a cellserve application name, or None for any other application."""
-    match = _APP.match(name)
+    match = _APP.fullmatch(name)
     return (match["service"], int(match["version"])) if match else None
 
 

@@ -19,6 +19,7 @@ Its modules:
 - ``traffic``: traffic figures from Ray Serve's own metrics.
 - ``log``: the request log actor.
 - ``canary``: the canary split.
+- ``names``: the rule a service's name follows.
 - ``resend``: run by a cluster's Serve proxy, not by a replica: a prediction request that got no
   answer (its replica died) sent once more.
 
@@ -26,6 +27,7 @@ The rest of cellserve uses the names below, which are what it computes exactly a
 """
 
 from .access import digest as token_digest
+from .names import SERVICE_NAME_PATTERN, SERVICE_NAME_RULE, is_service_name
 from .resend import CALLBACK as RESEND_CALLBACK
 from .traffic import Reading as TrafficReading
 from .traffic import add_exposition as add_metrics_exposition
@@ -34,11 +36,14 @@ from .values import batch_items, cell_of, infer_schema, to_jsonable
 
 __all__ = [
     "RESEND_CALLBACK",
+    "SERVICE_NAME_PATTERN",
+    "SERVICE_NAME_RULE",
     "TrafficReading",
     "add_metrics_exposition",
     "batch_items",
     "cell_of",
     "infer_schema",
+    "is_service_name",
     "to_jsonable",
     "token_digest",
     "traffic_figures",

@@ -29,6 +29,8 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
+from .names import SERVICE_NAME_PATTERN
+
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -38,8 +40,8 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 CALLBACK = "cellserve.bundle.resend.middlewares"
 """What ``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH`` names so that a cluster's proxy resends."""
 
-PREDICT_PATH = re.compile(r"/[a-z0-9-]+(?:/v/\d+)?/predict/?")
-"""A service's prediction route, live or pinned to a version (names as cellserve's rule makes them)."""
+PREDICT_PATH = re.compile(rf"/{SERVICE_NAME_PATTERN}(?:/v/\d+)?/predict/?")
+"""A service's prediction route, live or pinned to a version."""
 
 UNANSWERED = (
     "No replica of this service answered the request (it was sent twice): a replica stopped while it held it. "

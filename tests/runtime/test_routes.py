@@ -14,7 +14,15 @@ def app(service: str, version: int, route: str) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     ("name", "parsed"),
-    [("calc_v3", ("calc", 3)), ("my-svc_v12", ("my-svc", 12)), ("calc", None), ("calc_vx", None), ("Calc_v1", None)],
+    [
+        ("calc_v3", ("calc", 3)),
+        ("my-svc_v12", ("my-svc", 12)),
+        ("calc", None),
+        ("calc_vx", None),
+        ("Calc_v1", None),
+        ("-calc_v1", None),  # not a name cellserve gives: another program's application
+        ("calc_v1\n", None),
+    ],
 )
 def test_application_names(name: str, parsed: tuple[str, int] | None) -> None:
     assert routes.parse_app(name) == parsed
