@@ -27,6 +27,7 @@ start_dockerd() {
     sleep 1
   done
   kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null  # gone before another dockerd takes its pid file and socket
   return 1
 }
 if ! docker info >/dev/null 2>&1; then
