@@ -4,7 +4,6 @@ proxy on loopback, a port of its own), one per state folder, and restored with i
 from __future__ import annotations
 
 import json
-import os
 import socket
 import stat
 import subprocess
@@ -18,7 +17,7 @@ import psutil
 import pytest
 
 from cellserve.runtime import _store as store
-from cellserve.runtime import cluster_status, publish, stop_embedded_cluster
+from cellserve.runtime import cluster_status, delete, publish, stop_embedded_cluster
 from cellserve.runtime._clusters import connect
 from cellserve.runtime._serve import ServeCluster
 from cellserve.runtime._smoke import difference
@@ -45,9 +44,25 @@ def two_homes(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """Two state folders on one machine; each test stops the clusters it started, even when it fails."""
     homes = (tmp_path / "a", tmp_path / "b")
     yield homes
-    for home in homes:
-        os.environ["CELLSERVE_HOME"] = str(home)
-        stop_embedded_cluster()
+    with pytest.MonkeyPatch.context() as patch:  # the folder in use before the test is in use after it
+        for home in homes:
+            patch.setenv("CELLSERVE_HOME", str(home))
+            stop_embedded_cluster()
+
+
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A state folder whose embedded cluster the module's tests that need one cluster share (one start, not
+    one per test); the tests leave nothing of theirs on it but what they assert, and it is stopped after the
+    module even when a test fails."""
+    home = tmp_path_factory.mktemp("shared-embedded") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CELLSERVE_HOME", str(home))
+        patch.delenv("RAY_ADDRESS", raising=False)
+        try:
+            yield home
+        finally:
+            stop_embedded_cluster()
 
 
 def test_two_embedded_clusters_are_secure_and_apart(
@@ -99,13 +114,10 @@ def test_two_embedded_clusters_are_secure_and_apart(
     assert httpx.get(f"{ray_cluster.dashboard}/api/gcs_healthz", timeout=10).status_code == 200
 
 
-def test_three_examples_fit_and_come_back_after_the_cluster_stops(
-    ray_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.setenv("CELLSERVE_HOME", str(tmp_path / "home"))
+def test_three_examples_fit_and_come_back_after_the_cluster_stops(ray_cluster: Cluster, shared_home: Path) -> None:
+    names = ("digits", "wine", "sentences")
     try:
-        results = {name: publish(EXAMPLES / f"{name}.ipynb") for name in ("digits", "wine", "sentences")}
+        results = {name: publish(EXAMPLES / f"{name}.ipynb") for name in names}
         stopped = stop_embedded_cluster()
         assert stopped > 0
         gone = cluster_status()
@@ -116,8 +128,8 @@ def test_three_examples_fit_and_come_back_after_the_cluster_stops(
         shown = subprocess.run([CLI, "cluster", "start"], capture_output=True, text=True, timeout=900)
         assert shown.returncode == 0, shown.stderr
         print(f"restored 3 services in {time.perf_counter() - started:.1f} s")
-        for name in results:
-            assert f"{name} version 1 is live again" in shown.stderr
+        for name, result in results.items():
+            assert f"{name} version {result.version} is live again" in shown.stderr
         for name, result in results.items():
             bundle = store.bundle_dir(name, result.version)
             example = json.loads((bundle / "example_request.json").read_text())
@@ -125,14 +137,12 @@ def test_three_examples_fit_and_come_back_after_the_cluster_stops(
             assert answer.status_code == 200, answer.text
             assert difference(answer.json(), json.loads((bundle / "expected_response.json").read_text())) is None
     finally:
-        stop_embedded_cluster()
+        for name in names:  # the shared cluster keeps running for the module's other tests, without them
+            if name in store.names():
+                delete(name)
 
 
-def test_a_prediction_whose_replica_died_is_answered_by_another(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.setenv("CELLSERVE_HOME", str(tmp_path / "home"))
+def test_a_prediction_whose_replica_died_is_answered_by_another(shared_home: Path, tmp_path: Path) -> None:
     # The predict cell ends its replica's process the first time it sees a request naming a file that does not
     # exist yet (and creates it): that request's replica dies while holding it.
     cells: list[tuple[str, str | None]] = [
@@ -164,4 +174,5 @@ def test_a_prediction_whose_replica_died_is_answered_by_another(
         assert answer.json() == {"y": 8}
         assert answer.headers["x-cellserve-version"] == str(result.version)
     finally:
-        stop_embedded_cluster()
+        if "fragile" in store.names():
+            delete("fragile")
