@@ -280,14 +280,22 @@ def _processes() -> list[psutil.Process]:
     return found
 
 
-def stop(timeout: float = 20) -> int:
-    """Stop the embedded cluster's processes (only those); returns how many there were."""
+def stop(grace: float = 3) -> int:
+    """Stop the embedded cluster's processes (only those); returns how many there were.
+
+    Each is asked to stop (SIGTERM) and what still runs ``grace`` seconds later is killed. Waiting longer buys
+    nothing: the dashboard's processes are gone within 2 s, but Ray 2.60's GCS server and autoscaler monitor
+    never exit on SIGTERM, and its raylet waits about 10 s for workers that stop only once it has gone. Nothing
+    of the cluster needs to outlive it: the services' versions are cellserve's own, and restoring them uses
+    none of Ray's state.
+    """
     processes = _own_processes()
     for process in processes:
         _signal(process, signal.SIGTERM)
-    _, alive = psutil.wait_procs(processes, timeout=timeout)
+    _, alive = psutil.wait_procs(processes, timeout=grace)
     for process in alive:
         _signal(process, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=10)  # gone, and their ports free, before a start that may follow
     _record_path().unlink(missing_ok=True)
     return len(processes)
 
