@@ -65,6 +65,13 @@ def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             stop_embedded_cluster()
 
 
+def delete_published(*names: str) -> None:
+    """Delete those of the services that were published: the shared cluster keeps running for the module's
+    other tests, without them."""
+    for name in set(names) & set(store.names()):
+        delete(name)
+
+
 def test_two_embedded_clusters_are_secure_and_apart(
     ray_cluster: Cluster, two_homes: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,9 +144,7 @@ def test_three_examples_fit_and_come_back_after_the_cluster_stops(ray_cluster: C
             assert answer.status_code == 200, answer.text
             assert difference(answer.json(), json.loads((bundle / "expected_response.json").read_text())) is None
     finally:
-        for name in names:  # the shared cluster keeps running for the module's other tests, without them
-            if name in store.names():
-                delete(name)
+        delete_published(*names)
 
 
 def test_a_prediction_whose_replica_died_is_answered_by_another(shared_home: Path, tmp_path: Path) -> None:
@@ -174,5 +179,4 @@ def test_a_prediction_whose_replica_died_is_answered_by_another(shared_home: Pat
         assert answer.json() == {"y": 8}
         assert answer.headers["x-cellserve-version"] == str(result.version)
     finally:
-        if "fragile" in store.names():
-            delete("fragile")
+        delete_published("fragile")
